@@ -1,0 +1,348 @@
+/**
+ * A browser's session with the gateway: join a room over either signaling transport, negotiate one
+ * RTCPeerConnection with the gateway (the browser offers, or asks the gateway to), trickle ICE both
+ * ways, open channels, read stats. The page and the interop suite both use this class.
+ */
+import type { ChannelRequest, PeerInfo, ServerMessage } from 'rtcgate-server/protocol';
+import { RtcgateError } from './errors.js';
+import { openSignaling, type Signaling, type SignalTransport } from './signaling.js';
+import { readStats, type ConnectionStats } from './stats.js';
+
+export type Offerer = 'browser' | 'gateway';
+
+export interface ConnectOptions {
+  /** http(s) origin of the signaling server; the page's origin by default. */
+  serverUrl?: string;
+  room?: string;
+  transport?: SignalTransport;
+  offerer?: Offerer;
+  /** Channels open when connect() resolves: opened by the browser or, when the gateway offers, by it. */
+  channels?: ChannelRequest[];
+  /** Extra RTCConfiguration (iceServers default to the ones the server hands out). */
+  rtcConfig?: RTCConfiguration;
+  timeoutMs?: number;
+  /** Called for every step, for the page's timeline. */
+  onEvent?: (event: ConnectionEvent) => void;
+}
+
+export type ConnectionEvent =
+  | { kind: 'signaling'; detail: string }
+  | { kind: 'iceGatheringState'; state: RTCIceGatheringState }
+  | { kind: 'iceConnectionState'; state: RTCIceConnectionState }
+  | { kind: 'connectionState'; state: RTCPeerConnectionState }
+  | { kind: 'signalingState'; state: RTCSignalingState }
+  | { kind: 'dtlsState'; state: string }
+  | { kind: 'channel'; label: string; state: RTCDataChannelState }
+  | { kind: 'candidate'; side: 'local' | 'remote'; candidate: string }
+  | { kind: 'closed'; reason: string };
+
+function toInit(channel: ChannelRequest): RTCDataChannelInit {
+  const init: RTCDataChannelInit = {};
+  if (channel.protocol !== undefined) init.protocol = channel.protocol;
+  if (channel.ordered !== undefined) init.ordered = channel.ordered;
+  if (channel.maxRetransmits !== undefined) init.maxRetransmits = channel.maxRetransmits;
+  if (channel.maxPacketLifeTime !== undefined) init.maxPacketLifeTime = channel.maxPacketLifeTime;
+  return init;
+}
+
+export function waitForOpen(channel: RTCDataChannel, timeoutMs = 10_000): Promise<RTCDataChannel> {
+  if (channel.readyState === 'open') return Promise.resolve(channel);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new RtcgateError('CHANNEL_TIMEOUT', `channel "${channel.label}" not open in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    channel.addEventListener('open', () => {
+      clearTimeout(timer);
+      resolve(channel);
+    });
+    channel.addEventListener('close', () => {
+      clearTimeout(timer);
+      reject(new RtcgateError('CLOSED', `channel "${channel.label}" closed before opening`));
+    });
+  });
+}
+
+export class GatewayConnection {
+  readonly channels = new Map<string, RTCDataChannel>();
+  #closed = false;
+  #pendingCandidates: RTCIceCandidateInit[] = [];
+  #channelWaiters = new Map<string, ((c: RTCDataChannel) => void)[]>();
+  #closeReason: string | undefined;
+  #onClose = new Set<(reason: string) => void>();
+
+  private constructor(
+    readonly signaling: Signaling,
+    readonly pc: RTCPeerConnection,
+    readonly peerId: string,
+    readonly gatewayId: string,
+    readonly room: string,
+    private readonly emitEvent: (event: ConnectionEvent) => void,
+  ) {}
+
+  /** Joins, negotiates and resolves once connected with the requested channels open. */
+  static async connect(options: ConnectOptions = {}): Promise<GatewayConnection> {
+    const emit = options.onEvent ?? (() => undefined);
+    const timeoutMs = options.timeoutMs ?? 20_000;
+    const transport = options.transport ?? 'ws';
+    const room = options.room ?? 'default';
+    const signaling = await openSignaling(transport, options.serverUrl, timeoutMs);
+    emit({ kind: 'signaling', detail: `connected over ${transport}` });
+    try {
+      const joinedP = signaling.next((m) => m.type === 'joined' || (m.type === 'error' && m.ref === 'join'), timeoutMs);
+      signaling.send({ type: 'join', room, role: 'browser' });
+      const joined = await joinedP;
+      if (joined.type !== 'joined') {
+        const code = joined.type === 'error' ? joined.code : 'unknown';
+        throw new RtcgateError('SIGNALING_ERROR', `join refused (${code})`, code);
+      }
+      emit({ kind: 'signaling', detail: `joined room ${room} as ${joined.peerId}` });
+      const gatewayId = await GatewayConnection.#findGateway(signaling, joined.peers, timeoutMs);
+      emit({ kind: 'signaling', detail: `gateway is ${gatewayId}` });
+      const pc = new RTCPeerConnection({ iceServers: joined.iceServers, ...options.rtcConfig });
+      const conn = new GatewayConnection(signaling, pc, joined.peerId, gatewayId, room, emit);
+      await conn.#negotiate(options.offerer ?? 'browser', options.channels ?? [{ label: 'echo' }], timeoutMs);
+      return conn;
+    } catch (err) {
+      signaling.close();
+      throw err;
+    }
+  }
+
+  static async #findGateway(signaling: Signaling, peers: PeerInfo[], timeoutMs: number): Promise<string> {
+    const present = peers.find((p) => p.role === 'gateway');
+    if (present) return present.peerId;
+    try {
+      const m = await signaling.next((x) => x.type === 'peer-joined' && x.role === 'gateway', timeoutMs);
+      if (m.type === 'peer-joined') return m.peerId;
+    } catch {
+      // fall through
+    }
+    throw new RtcgateError('NO_GATEWAY', `no gateway joined the room within ${timeoutMs} ms`);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Waits for a channel the gateway opened (or one opened here) by label. */
+  channel(label: string, timeoutMs = 10_000): Promise<RTCDataChannel> {
+    const existing = this.channels.get(label);
+    if (existing) return waitForOpen(existing, timeoutMs);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new RtcgateError('CHANNEL_TIMEOUT', `no channel "${label}" within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const list = this.#channelWaiters.get(label) ?? [];
+      list.push((c) => {
+        clearTimeout(timer);
+        waitForOpen(c, timeoutMs).then(resolve, reject);
+      });
+      this.#channelWaiters.set(label, list);
+    });
+  }
+
+  /** Opens a channel from the browser side and resolves once it is open. */
+  openChannel(label: string, init: RTCDataChannelInit = {}, timeoutMs = 10_000): Promise<RTCDataChannel> {
+    if (this.#closed) return Promise.reject(new RtcgateError('CLOSED', 'connection is closed'));
+    const channel = this.pc.createDataChannel(label, init);
+    this.#track(channel);
+    return waitForOpen(channel, timeoutMs);
+  }
+
+  stats(): Promise<ConnectionStats> {
+    return readStats(this.pc);
+  }
+
+  onClose(listener: (reason: string) => void): void {
+    if (this.#closeReason !== undefined) listener(this.#closeReason);
+    else this.#onClose.add(listener);
+  }
+
+  /** Says bye to the gateway, closes the PeerConnection and the signaling connection. */
+  close(reason = 'closed by the page'): void {
+    if (this.#closed) return;
+    try {
+      this.signaling.send({ type: 'bye', to: this.gatewayId, reason });
+    } catch {
+      // signaling already gone
+    }
+    this.#finish(reason);
+  }
+
+  #finish(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    this.pc.close();
+    this.signaling.close();
+    this.emitEvent({ kind: 'closed', reason });
+    for (const listener of this.#onClose) listener(reason);
+    this.#onClose.clear();
+  }
+
+  #track(channel: RTCDataChannel): void {
+    this.channels.set(channel.label, channel);
+    const report = () => this.emitEvent({ kind: 'channel', label: channel.label, state: channel.readyState });
+    report();
+    channel.addEventListener('open', report);
+    channel.addEventListener('close', report);
+    const waiters = this.#channelWaiters.get(channel.label);
+    if (waiters) {
+      this.#channelWaiters.delete(channel.label);
+      for (const w of waiters) w(channel);
+    }
+  }
+
+  async #negotiate(offerer: 'browser' | 'gateway', channels: ChannelRequest[], timeoutMs: number): Promise<void> {
+    const { pc, signaling, gatewayId } = this;
+    const emit = this.emitEvent;
+    let failure: ((err: RtcgateError) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      failure = reject;
+    });
+    failed.catch(() => undefined);
+
+    pc.addEventListener('icecandidate', (e: RTCPeerConnectionIceEvent) => {
+      if (e.candidate) emit({ kind: 'candidate', side: 'local', candidate: e.candidate.candidate });
+      const c = e.candidate;
+      signaling.send({
+        type: 'candidate',
+        to: gatewayId,
+        candidate: c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null,
+      });
+    });
+    pc.addEventListener('icegatheringstatechange', () => emit({ kind: 'iceGatheringState', state: pc.iceGatheringState }));
+    pc.addEventListener('iceconnectionstatechange', () =>
+      emit({ kind: 'iceConnectionState', state: pc.iceConnectionState }),
+    );
+    pc.addEventListener('signalingstatechange', () => emit({ kind: 'signalingState', state: pc.signalingState }));
+    pc.addEventListener('connectionstatechange', () => {
+      emit({ kind: 'connectionState', state: pc.connectionState });
+      if (pc.connectionState === 'failed') {
+        failure?.(new RtcgateError('CONNECTION_FAILED', 'ICE or DTLS failed'));
+        this.#finish('connection failed');
+      }
+    });
+    pc.addEventListener('datachannel', (e: RTCDataChannelEvent) => this.#track(e.channel));
+
+    const offMessages = signaling.onMessage((m) => {
+      void this.#onSignal(m).catch((err: unknown) => {
+        failure?.(new RtcgateError('NEGOTIATION_FAILED', err instanceof Error ? err.message : String(err)));
+      });
+    });
+    signaling.onClose((reason) => {
+      offMessages();
+      emit({ kind: 'signaling', detail: `signaling closed: ${reason}` });
+    });
+
+    const wanted: Promise<RTCDataChannel>[] = [];
+    if (offerer === 'browser') {
+      for (const c of channels) {
+        const channel = pc.createDataChannel(c.label, toInit(c));
+        this.#track(channel);
+        wanted.push(waitForOpen(channel, timeoutMs));
+      }
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      signaling.send({ type: 'offer', to: gatewayId, sdp: pc.localDescription?.sdp ?? offer.sdp ?? '' });
+      emit({ kind: 'signaling', detail: 'sent offer' });
+    } else {
+      for (const c of channels) wanted.push(this.channel(c.label, timeoutMs));
+      signaling.send({ type: 'offer-request', to: gatewayId, channels });
+      emit({ kind: 'signaling', detail: 'asked the gateway to offer' });
+    }
+
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RtcgateError('CONNECT_TIMEOUT', `not connected within ${timeoutMs} ms (${pc.connectionState})`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([Promise.all(wanted), failed, timeout]);
+    } catch (err) {
+      this.#finish(err instanceof Error ? err.message : String(err));
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    const dtls = pc.sctp?.transport;
+    if (dtls) {
+      emit({ kind: 'dtlsState', state: dtls.state });
+      dtls.addEventListener('statechange', () => emit({ kind: 'dtlsState', state: dtls.state }));
+    }
+  }
+
+  async #onSignal(m: ServerMessage): Promise<void> {
+    const { pc, signaling, gatewayId } = this;
+    if ('from' in m && m.from !== gatewayId) return;
+    switch (m.type) {
+      case 'offer': {
+        await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+        await this.#flushCandidates();
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription(answer);
+        signaling.send({ type: 'answer', to: gatewayId, sdp: pc.localDescription?.sdp ?? answer.sdp ?? '' });
+        this.emitEvent({ kind: 'signaling', detail: 'received offer, sent answer' });
+        return;
+      }
+      case 'answer':
+        await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        await this.#flushCandidates();
+        this.emitEvent({ kind: 'signaling', detail: 'received answer' });
+        return;
+      case 'candidate': {
+        if (m.candidate === null) return; // end-of-candidates: nothing more will come
+        const init = m.candidate as RTCIceCandidateInit;
+        this.emitEvent({ kind: 'candidate', side: 'remote', candidate: init.candidate ?? '' });
+        if (!pc.remoteDescription) this.#pendingCandidates.push(init);
+        else await pc.addIceCandidate(init);
+        return;
+      }
+      case 'bye':
+        this.#finish(`gateway said bye${m.reason ? `: ${m.reason}` : ''}`);
+        return;
+      case 'peer-left':
+        if (m.peerId === gatewayId) this.#finish(`gateway left (${m.reason})`);
+        return;
+      case 'joined':
+      case 'peer-joined':
+      case 'offer-request':
+      case 'error':
+        return;
+    }
+  }
+
+  async #flushCandidates(): Promise<void> {
+    const pending = this.#pendingCandidates;
+    this.#pendingCandidates = [];
+    for (const c of pending) await this.pc.addIceCandidate(c);
+  }
+}
+
+/** Sends `data` on an echo channel and resolves with the reply and the round trip in ms. */
+export function echo(
+  channel: RTCDataChannel,
+  data: string | ArrayBuffer,
+  timeoutMs = 10_000,
+): Promise<{ reply: string | ArrayBuffer; rttMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const timer = setTimeout(() => {
+      channel.removeEventListener('message', onMessage);
+      reject(new RtcgateError('CHANNEL_TIMEOUT', `no echo on "${channel.label}" within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (e: MessageEvent) => {
+      clearTimeout(timer);
+      channel.removeEventListener('message', onMessage);
+      resolve({ reply: e.data as string | ArrayBuffer, rttMs: performance.now() - started });
+    };
+    channel.binaryType = 'arraybuffer';
+    channel.addEventListener('message', onMessage);
+    if (typeof data === 'string') channel.send(data);
+    else channel.send(data);
+  });
+}

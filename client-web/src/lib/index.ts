@@ -1,0 +1,5 @@
+export { GatewayConnection, echo, waitForOpen, type ConnectOptions, type ConnectionEvent, type Offerer } from './connection.js';
+export { openSignaling, Signaling, SIGNAL_TRANSPORTS, type SignalTransport } from './signaling.js';
+export { readStats, type ConnectionStats, type CandidateSummary } from './stats.js';
+export { RtcgateError, CLIENT_ERROR_CODES, type ClientErrorCode } from './errors.js';
+export { PROTOCOL, MAX_FRAME_BYTES, SIGNAL_ERROR_CODES, SIGNAL_ERROR_TEXT } from 'rtcgate-server/protocol';

@@ -1,0 +1,162 @@
+/** The page: connect to the gateway and watch signaling, ICE, DTLS and the channel live. */
+import * as rtcgate from '../lib/index.js';
+import { GatewayConnection, echo, type ConnectionEvent, type Offerer, type SignalTransport } from '../lib/index.js';
+
+// The interop suite drives the same library the page uses.
+(globalThis as unknown as { rtcgate: typeof rtcgate }).rtcgate = rtcgate;
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el as T;
+};
+const ui = {
+  room: $<HTMLInputElement>('room'),
+  transport: $<HTMLSelectElement>('transport'),
+  offerer: $<HTMLSelectElement>('offerer'),
+  connect: $<HTMLButtonElement>('connect'),
+  disconnect: $<HTMLButtonElement>('disconnect'),
+  signaling: $('signaling'),
+  iceGathering: $('iceGathering'),
+  iceConnection: $('iceConnection'),
+  connectionState: $('connectionState'),
+  pair: $('pair'),
+  dtls: $('dtls'),
+  sctp: $('sctp'),
+  rtt: $('rtt'),
+  form: $<HTMLFormElement>('send-form'),
+  message: $<HTMLInputElement>('message'),
+  send: $<HTMLButtonElement>('send'),
+  echoes: $('echoes'),
+  timeline: $('timeline'),
+};
+
+let conn: GatewayConnection | undefined;
+let statsTimer: ReturnType<typeof setInterval> | undefined;
+let echoRttMs: number | undefined;
+const started = performance.now();
+
+function line(list: HTMLElement, text: string): void {
+  const li = document.createElement('li');
+  li.textContent = text;
+  list.append(li);
+  list.scrollTop = list.scrollHeight;
+}
+
+function setState(el: HTMLElement, text: string): void {
+  el.textContent = text;
+  el.classList.toggle('good', /^(connected|complete|open|joined)/.test(text));
+  el.classList.toggle('bad', /^(failed|closed|disconnected|error)/.test(text));
+}
+
+function onEvent(event: ConnectionEvent): void {
+  const t = ((performance.now() - started) / 1000).toFixed(3);
+  switch (event.kind) {
+    case 'signaling':
+      setState(ui.signaling, event.detail);
+      line(ui.timeline, `${t}s signaling: ${event.detail}`);
+      return;
+    case 'iceGatheringState':
+      setState(ui.iceGathering, event.state);
+      break;
+    case 'iceConnectionState':
+      setState(ui.iceConnection, event.state);
+      break;
+    case 'connectionState':
+      setState(ui.connectionState, event.state);
+      break;
+    case 'dtlsState':
+      setState(ui.dtls, event.state);
+      break;
+    case 'channel':
+      setState(ui.sctp, `channel "${event.label}" ${event.state}`);
+      break;
+    case 'signalingState':
+    case 'candidate':
+      break;
+    case 'closed':
+      setState(ui.connectionState, 'closed');
+      line(ui.timeline, `${t}s closed: ${event.reason}`);
+      setConnected(false);
+      return;
+  }
+  const detail = 'state' in event ? event.state : `${event.side} ${event.candidate}`;
+  line(ui.timeline, `${t}s ${event.kind}${'label' in event ? ` ${event.label}` : ''}: ${detail}`);
+}
+
+function setConnected(connected: boolean): void {
+  ui.connect.disabled = connected;
+  ui.disconnect.disabled = !connected;
+  ui.message.disabled = !connected;
+  ui.send.disabled = !connected;
+  if (!connected && statsTimer) {
+    clearInterval(statsTimer);
+    statsTimer = undefined;
+  }
+}
+
+async function refreshStats(): Promise<void> {
+  if (!conn || conn.closed) return;
+  const s = await conn.stats();
+  const p = s.selectedPair;
+  ui.pair.textContent = p
+    ? `local ${p.local.type} ${p.local.address}:${p.local.port}/${p.local.protocol} ⇄ remote ${p.remote.type} ${p.remote.address}:${p.remote.port}/${p.remote.protocol}`
+    : 'none yet';
+  const cipher = s.dtlsCipher ? `, cipher ${s.dtlsCipher}` : ', cipher not exposed by this browser';
+  setState(ui.dtls, `${s.dtlsState ?? 'unknown'}${s.tlsVersion ? `, ${s.tlsVersion}` : ''}${cipher}${s.dtlsRole ? `, role ${s.dtlsRole}` : ''}`);
+  const channel = conn.channels.get('echo');
+  setState(ui.sctp, `SCTP ${s.sctpState ?? 'unknown'}, max message ${s.maxMessageSize ?? '?'} B; channel "echo" ${channel?.readyState ?? 'none'}`);
+  const parts = [];
+  if (s.iceRttMs !== null) parts.push(`ICE ${s.iceRttMs.toFixed(1)} ms`);
+  if (echoRttMs !== undefined) parts.push(`echo ${echoRttMs.toFixed(1)} ms`);
+  ui.rtt.textContent = parts.length ? parts.join(', ') : 'measuring…';
+}
+
+ui.connect.addEventListener('click', () => {
+  setConnected(true);
+  ui.disconnect.disabled = true;
+  ui.timeline.replaceChildren();
+  setState(ui.signaling, 'connecting…');
+  GatewayConnection.connect({
+    room: ui.room.value || 'default',
+    transport: ui.transport.value as SignalTransport,
+    offerer: ui.offerer.value as Offerer,
+    onEvent,
+  }).then(
+    async (c) => {
+      conn = c;
+      ui.disconnect.disabled = false;
+      c.onClose(() => setConnected(false));
+      const channel = await c.channel('echo');
+      echoRttMs = (await echo(channel, 'ping')).rttMs;
+      await refreshStats();
+      statsTimer = setInterval(() => void refreshStats(), 1000);
+      ui.message.focus();
+    },
+    (err: unknown) => {
+      setConnected(false);
+      setState(ui.signaling, `error: ${err instanceof Error ? err.message : String(err)}`);
+    },
+  );
+});
+
+ui.disconnect.addEventListener('click', () => {
+  conn?.close();
+  conn = undefined;
+  setConnected(false);
+});
+
+ui.form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = ui.message.value;
+  if (!conn || text === '') return;
+  ui.message.value = '';
+  void conn
+    .channel('echo')
+    .then((channel) => echo(channel, text))
+    .then(({ reply, rttMs }) => {
+      echoRttMs = rttMs;
+      line(ui.echoes, `echo: ${typeof reply === 'string' ? reply : `${reply.byteLength} bytes`} (${rttMs.toFixed(1)} ms)`);
+    })
+    .catch((err: unknown) => line(ui.echoes, `error: ${String(err)}`));
+});

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * rtcgate-gateway: one gateway peer joined to a room.
+ *   rtcgate-gateway --signal-url ws://localhost:8080/signal [--room default] [--status-port N]
+ */
+import { parseArgs } from 'node:util';
+import nodeDataChannel from 'node-datachannel';
+import { createLogger, parseLogLevel, parseIceServers } from 'rtcgate-server';
+import { Gateway } from './gateway.js';
+import { startStatusServer, type StatusServer } from './statusServer.js';
+
+const HELP = `Usage: rtcgate-gateway [options]
+
+Options (environment variable in brackets):
+  --signal-url URL    signaling endpoint [SIGNAL_URL], default ws://localhost:8080/signal
+  --room NAME         room to join [ROOM], default "default"
+  --ice-servers JSON  RTCIceServer[] overriding the server's [GATEWAY_ICE_SERVERS]
+  --status-port N     serve GET /healthz and /sessions on this port [STATUS_PORT]; off by default
+  --status-host H     address for the status port [STATUS_HOST], default 127.0.0.1
+  --log-level L       debug|info|warn|error|silent [LOG_LEVEL], default info
+  -h, --help          this text
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'signal-url': { type: 'string' },
+      room: { type: 'string' },
+      'ice-servers': { type: 'string' },
+      'status-port': { type: 'string' },
+      'status-host': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const env = process.env;
+  const log = createLogger('gateway', parseLogLevel(values['log-level'] ?? env.LOG_LEVEL));
+  const iceJson = values['ice-servers'] ?? env.GATEWAY_ICE_SERVERS;
+  const statusPortText = values['status-port'] ?? env.STATUS_PORT;
+  const statusPort = statusPortText === undefined ? undefined : Number(statusPortText);
+  if (statusPort !== undefined && (!Number.isInteger(statusPort) || statusPort < 0 || statusPort > 65535)) {
+    throw new Error(`--status-port: must be an integer from 0 to 65535; got "${statusPortText}"`);
+  }
+  const gateway = new Gateway({
+    signalUrl: values['signal-url'] ?? env.SIGNAL_URL ?? 'ws://localhost:8080/signal',
+    room: values.room ?? env.ROOM ?? 'default',
+    ...(iceJson === undefined ? {} : { iceServers: parseIceServers('--ice-servers', iceJson) }),
+    log,
+  });
+  await gateway.start();
+  let status: StatusServer | undefined;
+  if (statusPort !== undefined) {
+    status = await startStatusServer(gateway, statusPort, values['status-host'] ?? env.STATUS_HOST ?? '127.0.0.1');
+    log.info(`status on http://127.0.0.1:${status.port}/sessions`);
+  }
+  const stop = (signal: string) => {
+    log.info(`${signal}: closing all sessions`);
+    void (async () => {
+      await gateway.close();
+      await status?.close();
+      nodeDataChannel.cleanup();
+      process.exit(0);
+    })();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`rtcgate-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,210 @@
+/**
+ * The gateway: joins a room as "gateway" over the signaling subprotocol and serves every browser
+ * that negotiates with it, one PeerSession each. Channels labelled "echo" echo; other labels go to
+ * handlers registered with `handle()` or to "channel" listeners on the session.
+ */
+import { EventEmitter } from 'node:events';
+import { createLogger, DEFAULT_ROOM, type IceServer, type Logger, type ServerMessage } from 'rtcgate-server';
+import type { GatewayChannel } from './channel.js';
+import { GatewayError, messageOf } from './errors.js';
+import { convertIceServers } from './iceServers.js';
+import { PeerSession, type SessionInfo } from './peerSession.js';
+import { SignalClient } from './signalClient.js';
+
+export type ChannelHandler = (channel: GatewayChannel, session: PeerSession) => void;
+
+export interface GatewayOptions {
+  /** ws://host:port/signal */
+  signalUrl: string;
+  room?: string;
+  /** Overrides the ICE servers the signaling server hands out. */
+  iceServers?: IceServer[];
+  /** Reconnect to signaling after it drops (default true), with backoff up to 5 s. */
+  reconnect?: boolean;
+  maxMessageSize?: number;
+  log?: Logger;
+}
+
+export interface GatewayEvents {
+  session: [PeerSession];
+  ready: [peerId: string];
+  error: [GatewayError];
+}
+
+/** Echo: every message back to its sender, text as text, binary as binary. */
+export const echoHandler: ChannelHandler = (channel) => {
+  channel.on('message', (data) => {
+    try {
+      channel.send(data);
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === 'CHANNEL_NOT_OPEN') return;
+      throw err;
+    }
+  });
+};
+
+export class Gateway extends EventEmitter<GatewayEvents> {
+  readonly room: string;
+  readonly sessions = new Map<string, PeerSession>();
+  readonly #handlers = new Map<string, ChannelHandler>([['echo', echoHandler]]);
+  readonly #log: Logger;
+  #signal: SignalClient | undefined;
+  #iceServers: IceServer[] = [];
+  #peerId: string | undefined;
+  #closed = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly options: GatewayOptions) {
+    super();
+    this.room = options.room ?? DEFAULT_ROOM;
+    this.#log = options.log ?? createLogger('gateway');
+  }
+
+  /** The gateway's peer id in its room, once joined. */
+  get peerId(): string | undefined {
+    return this.#peerId;
+  }
+
+  /** Routes channels with this label to `handler` (replaces a previous one, "echo" included). */
+  handle(label: string, handler: ChannelHandler): this {
+    this.#handlers.set(label, handler);
+    return this;
+  }
+
+  /** Connects and joins; resolves once joined. Rejects with SIGNALING_* errors. */
+  async start(): Promise<string> {
+    const signal = await SignalClient.connect(this.options.signalUrl);
+    const joined = await signal.join(this.room, 'gateway');
+    this.#signal = signal;
+    this.#peerId = joined.peerId;
+    this.#iceServers = this.options.iceServers ?? joined.iceServers;
+    for (const { url, reason } of convertIceServers(this.#iceServers).skipped) {
+      this.#log.warn('ICE server not usable by node-datachannel', { url, reason });
+    }
+    signal.on('message', (m) => this.#onSignal(m));
+    signal.on('error', (err) => this.#log.warn('signaling error', { error: err.message }));
+    signal.on('close', (code, reason) => this.#onSignalClosed(code, reason));
+    this.#log.info('joined', { room: this.room, peerId: joined.peerId, peers: joined.peers.length });
+    this.emit('ready', joined.peerId);
+    return joined.peerId;
+  }
+
+  sessionInfo(): SessionInfo[] {
+    return [...this.sessions.values()].map((s) => s.info());
+  }
+
+  /** Closes every session (telling each browser) and the signaling connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    for (const session of [...this.sessions.values()]) session.close('gateway shutting down', true);
+    await this.#signal?.close(1001, 'gateway shutting down');
+  }
+
+  #onSignal(m: ServerMessage): void {
+    try {
+      this.#dispatch(m);
+    } catch (err) {
+      const from = 'from' in m ? m.from : undefined;
+      this.#log.warn('signaling message failed', { type: m.type, from, error: messageOf(err) });
+      // A session whose negotiation failed cannot recover: end it and tell the browser why.
+      if (from) this.sessions.get(from)?.close(`negotiation failed: ${messageOf(err)}`, true);
+    }
+  }
+
+  #dispatch(m: ServerMessage): void {
+    switch (m.type) {
+      case 'offer': {
+        // A new offer from a peer with a closed or no session starts a fresh one.
+        this.#session(m.from).acceptOffer(m.sdp);
+        return;
+      }
+      case 'offer-request': {
+        const existing = this.sessions.get(m.from);
+        if (existing) existing.close('replaced by a new negotiation');
+        this.#session(m.from).offer(m.channels ?? [{ label: 'echo' }]);
+        return;
+      }
+      case 'answer':
+        this.sessions.get(m.from)?.acceptAnswer(m.sdp);
+        return;
+      case 'candidate':
+        this.sessions.get(m.from)?.addRemoteCandidate(m.candidate);
+        return;
+      case 'bye':
+        this.sessions.get(m.from)?.close(`browser said bye${m.reason ? `: ${m.reason}` : ''}`);
+        return;
+      case 'peer-left':
+        this.sessions.get(m.peerId)?.close(`browser left signaling (${m.reason})`);
+        return;
+      case 'error':
+        this.#log.warn('signaling error reply', { code: m.code, message: m.message, ref: m.ref });
+        return;
+      case 'joined':
+      case 'peer-joined':
+        return;
+    }
+  }
+
+  #session(peerId: string): PeerSession {
+    const existing = this.sessions.get(peerId);
+    if (existing && !existing.closed) return existing;
+    const session = new PeerSession({
+      peerId,
+      room: this.room,
+      iceServers: this.#iceServers,
+      log: this.#log.child('session'),
+      ...(this.options.maxMessageSize === undefined ? {} : { maxMessageSize: this.options.maxMessageSize }),
+      signal: (message) => this.#signal?.send({ ...message, to: peerId }),
+    });
+    this.sessions.set(peerId, session);
+    session.once('close', () => {
+      if (this.sessions.get(peerId) === session) this.sessions.delete(peerId);
+    });
+    session.on('channel', (channel) => this.#route(channel, session));
+    this.#log.info('session created', { peerId, sessionId: session.sessionId });
+    this.emit('session', session);
+    return session;
+  }
+
+  #route(channel: GatewayChannel, session: PeerSession): void {
+    const handler = this.#handlers.get(channel.label);
+    if (handler) {
+      handler(channel, session);
+      return;
+    }
+    // A library user's own "channel" listener runs after this one in the same emit; give it the
+    // rest of this tick to take the channel before refusing the label.
+    queueMicrotask(() => {
+      if (channel.listenerCount('message') > 0 || channel.state === 'closed') return;
+      this.#log.warn('no handler for channel label; closing it', {
+        peerId: session.peerId,
+        label: channel.label,
+      });
+      channel.close();
+    });
+  }
+
+  #onSignalClosed(code: number, reason: string): void {
+    this.#signal = undefined;
+    if (this.#closed) return;
+    this.#log.warn('signaling connection lost', { code, reason });
+    if (this.options.reconnect === false) return;
+    let delay = 250;
+    const attempt = () => {
+      this.#reconnectTimer = setTimeout(() => {
+        if (this.#closed) return;
+        this.start().then(
+          () => this.#log.info('signaling reconnected'),
+          (err: unknown) => {
+            this.#log.warn('signaling reconnect failed', { error: messageOf(err) });
+            delay = Math.min(delay * 2, 5000);
+            attempt();
+          },
+        );
+      }, delay);
+    };
+    attempt();
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * One browser's session with the gateway: one node-datachannel PeerConnection, trickle ICE both
+ * ways, the channels on it, and the one place its state changes. The session never throws out of a
+ * node-datachannel callback: every callback is guarded.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
+import type { CandidateInit, ChannelRequest, IceServer, Logger } from 'rtcgate-server';
+import { GatewayChannel, type ChannelInfo } from './channel.js';
+import { GatewayError, messageOf } from './errors.js';
+import { toNodeIceServers } from './iceServers.js';
+
+/** W3C RTCPeerConnectionState (webrtc-pc §4.3.3). */
+export const PEER_CONNECTION_STATES = [
+  'new',
+  'connecting',
+  'connected',
+  'disconnected',
+  'failed',
+  'closed',
+] as const;
+export type PeerConnectionState = (typeof PEER_CONNECTION_STATES)[number];
+
+/** What the session sends to its browser through signaling (the gateway adds "to"). */
+export type OutboundSignal =
+  | { type: 'offer'; sdp: string }
+  | { type: 'answer'; sdp: string }
+  | { type: 'candidate'; candidate: CandidateInit | null }
+  | { type: 'bye'; reason?: string };
+
+export interface SessionEvents {
+  state: [PeerConnectionState];
+  channel: [GatewayChannel];
+  close: [reason: string];
+}
+
+export interface CandidateView {
+  type: string;
+  address: string;
+  port: number;
+  protocol: string;
+}
+
+export interface SessionInfo {
+  sessionId: string;
+  peerId: string;
+  room: string;
+  offerer: 'browser' | 'gateway';
+  connectionState: PeerConnectionState;
+  iceConnectionState: string;
+  iceGatheringState: string;
+  signalingState: string;
+  /**
+   * libdatachannel reports "connected" only once DTLS is up, so the DTLS transport state follows
+   * the connection state (derived: node-datachannel has no separate DTLS state).
+   */
+  dtlsState: 'new' | 'connecting' | 'connected' | 'closed' | 'failed';
+  selectedPair: { local: CandidateView; remote: CandidateView } | null;
+  rttMs: number | null;
+  bytesSent: number;
+  bytesReceived: number;
+  localMaxMessageSize: number;
+  channels: ChannelInfo[];
+  createdAt: string;
+  connectedAfterMs: number | null;
+}
+
+export interface PeerSessionOptions {
+  peerId: string;
+  room: string;
+  iceServers: IceServer[];
+  signal: (message: OutboundSignal) => void;
+  log: Logger;
+  /** Local a=max-message-size to advertise; node-datachannel's default when unset. */
+  maxMessageSize?: number;
+}
+
+/** a=mid values of an SDP, in m-line order (for candidates that carry only sdpMLineIndex). */
+function midsOf(sdp: string): string[] {
+  return [...sdp.matchAll(/^a=mid:(\S+)\r?$/gm)].map((m) => m[1] ?? '');
+}
+
+export class PeerSession extends EventEmitter<SessionEvents> {
+  readonly sessionId = `s_${randomBytes(6).toString('base64url')}`;
+  readonly peerId: string;
+  readonly room: string;
+  readonly channels = new Set<GatewayChannel>();
+  #pc: PeerConnection;
+  #state: PeerConnectionState = 'new';
+  #offerer: 'browser' | 'gateway' = 'browser';
+  #remoteMids: string[] = [];
+  #haveRemoteDescription = false;
+  #pendingCandidates: CandidateInit[] = [];
+  #closed = false;
+  readonly #createdAt = Date.now();
+  #connectedAt: number | undefined;
+  readonly #signal: (message: OutboundSignal) => void;
+  readonly #log: Logger;
+
+  constructor(options: PeerSessionOptions) {
+    super();
+    this.peerId = options.peerId;
+    this.room = options.room;
+    this.#signal = options.signal;
+    this.#log = options.log;
+    this.#pc = new nodeDataChannel.PeerConnection(`${options.peerId}:${this.sessionId}`, {
+      iceServers: toNodeIceServers(options.iceServers),
+      ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
+    });
+    const pc = this.#pc;
+    pc.onLocalDescription(
+      this.#guard('localDescription', (sdp, type) => {
+        if (type === 'offer' || type === 'answer') this.#send({ type, sdp });
+      }),
+    );
+    pc.onLocalCandidate(
+      this.#guard('localCandidate', (candidate, mid) => {
+        // node-datachannel gives "a=candidate:..."; RTCIceCandidateInit wants "candidate:...".
+        const text = candidate.startsWith('a=') ? candidate.slice(2) : candidate;
+        this.#send({ type: 'candidate', candidate: { candidate: text, sdpMid: mid } });
+      }),
+    );
+    pc.onGatheringStateChange(
+      this.#guard('gatheringState', (state) => {
+        if (state === 'complete') this.#send({ type: 'candidate', candidate: null });
+      }),
+    );
+    pc.onStateChange(
+      this.#guard('state', (state) => {
+        if ((PEER_CONNECTION_STATES as readonly string[]).includes(state)) {
+          this.#setState(state as PeerConnectionState);
+        }
+      }),
+    );
+    pc.onDataChannel(this.#guard('dataChannel', (dc: DataChannel) => this.#adopt(dc, 'browser')));
+  }
+
+  get state(): PeerConnectionState {
+    return this.#state;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The browser's offer: set it; node-datachannel answers by itself (onLocalDescription). */
+  acceptOffer(sdp: string): void {
+    this.#offerer = 'browser';
+    this.#setRemote(sdp, 'offer');
+  }
+
+  acceptAnswer(sdp: string): void {
+    this.#setRemote(sdp, 'answer');
+  }
+
+  /** The gateway offers: open the requested channels (an offer needs one), then offer. */
+  offer(channels: ChannelRequest[]): GatewayChannel[] {
+    this.#offerer = 'gateway';
+    const opened = channels.map((request) => this.openChannel(request));
+    this.#native('setLocalDescription', () => this.#pc.setLocalDescription('offer'));
+    return opened;
+  }
+
+  /** Opens a channel from the gateway side (the browser sees a "datachannel" event). */
+  openChannel(request: ChannelRequest): GatewayChannel {
+    this.#assertOpen();
+    const config: Parameters<PeerConnection['createDataChannel']>[1] = {};
+    if (request.protocol !== undefined) config.protocol = request.protocol;
+    if (request.ordered === false) config.unordered = true;
+    if (request.maxRetransmits !== undefined) config.maxRetransmits = request.maxRetransmits;
+    if (request.maxPacketLifeTime !== undefined) config.maxPacketLifeTime = request.maxPacketLifeTime;
+    const dc = this.#native('createDataChannel', () => this.#pc.createDataChannel(request.label, config));
+    return this.#adopt(dc, 'gateway');
+  }
+
+  addRemoteCandidate(init: CandidateInit | null): void {
+    if (this.#closed || init === null || init.candidate === '') return; // end-of-candidates
+    if (!this.#haveRemoteDescription) {
+      this.#pendingCandidates.push(init);
+      return;
+    }
+    const text = init.candidate.replace(/^a=/, '');
+    // Browsers hide host addresses behind random mDNS names (draft-ietf-mmusic-mdns-ice-candidates).
+    // libjuice cannot resolve them; it learns the same address as peer-reflexive from the browser's
+    // connectivity checks instead (RFC 8445 §7.3.1.3), so these are skipped, not errors.
+    const address = text.split(' ')[4] ?? '';
+    if (address.endsWith('.local')) {
+      this.#log.debug('skipping mDNS candidate', { peerId: this.peerId, address });
+      return;
+    }
+    const mid =
+      init.sdpMid ??
+      (init.sdpMLineIndex !== undefined && init.sdpMLineIndex !== null
+        ? this.#remoteMids[init.sdpMLineIndex]
+        : undefined) ??
+      this.#remoteMids[0] ??
+      '0';
+    try {
+      this.#pc.addRemoteCandidate(text, mid);
+    } catch (err) {
+      // A candidate the stack cannot use is not fatal to the session (RFC 8838 §11).
+      this.#log.warn('remote candidate refused', {
+        peerId: this.peerId,
+        candidate: text,
+        error: messageOf(err),
+      });
+    }
+  }
+
+  info(): SessionInfo {
+    const pc = this.#pc;
+    const read = <T>(fn: () => T, fallback: T): T => {
+      if (this.#closed) return fallback;
+      try {
+        return fn();
+      } catch {
+        return fallback;
+      }
+    };
+    const pair = read(() => pc.getSelectedCandidatePair(), null);
+    const view = (c: { type: string; address: string; port: number; transportType: string }) => ({
+      type: c.type,
+      address: c.address,
+      port: c.port,
+      protocol: c.transportType.toLowerCase(),
+    });
+    const rtt = read(() => pc.rtt(), -1);
+    return {
+      sessionId: this.sessionId,
+      peerId: this.peerId,
+      room: this.room,
+      offerer: this.#offerer,
+      connectionState: this.#state,
+      iceConnectionState: read(() => pc.iceState(), 'closed'),
+      iceGatheringState: read(() => pc.gatheringState(), 'complete'),
+      signalingState: read(() => pc.signalingState(), 'closed'),
+      dtlsState: dtlsStateOf(this.#state),
+      selectedPair: pair ? { local: view(pair.local), remote: view(pair.remote) } : null,
+      rttMs: rtt >= 0 ? rtt : null,
+      bytesSent: read(() => pc.bytesSent(), 0),
+      bytesReceived: read(() => pc.bytesReceived(), 0),
+      localMaxMessageSize: read(() => pc.maxMessageSize(), 0),
+      channels: [...this.channels].map((c) => c.info()),
+      createdAt: new Date(this.#createdAt).toISOString(),
+      connectedAfterMs: this.#connectedAt === undefined ? null : this.#connectedAt - this.#createdAt,
+    };
+  }
+
+  /**
+   * Ends the session: closes every channel and the PeerConnection, frees them, emits "close" once.
+   * `tellPeer` sends a bye first (not when the browser is the one that left).
+   */
+  close(reason: string, tellPeer = false): void {
+    if (this.#closed) return;
+    if (tellPeer) this.#send({ type: 'bye', reason });
+    this.#closed = true;
+    for (const channel of this.channels) {
+      channel.close();
+      channel.markClosed();
+    }
+    this.channels.clear();
+    try {
+      this.#pc.close();
+    } catch (err) {
+      this.#log.debug('pc.close failed', { error: messageOf(err) });
+    }
+    this.#setState('closed');
+    this.#log.info('session closed', { peerId: this.peerId, sessionId: this.sessionId, reason });
+    this.emit('close', reason);
+  }
+
+  #adopt(dc: DataChannel, opener: 'browser' | 'gateway'): GatewayChannel {
+    const channel = new GatewayChannel(dc, opener, this.#log);
+    this.channels.add(channel);
+    channel.once('close', () => this.channels.delete(channel));
+    this.emit('channel', channel);
+    return channel;
+  }
+
+  #setRemote(sdp: string, type: 'offer' | 'answer'): void {
+    this.#assertOpen();
+    try {
+      this.#pc.setRemoteDescription(sdp, type);
+    } catch (err) {
+      throw new GatewayError('BAD_REMOTE_DESCRIPTION', `remote ${type} refused: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    this.#remoteMids = midsOf(sdp);
+    this.#haveRemoteDescription = true;
+    const pending = this.#pendingCandidates;
+    this.#pendingCandidates = [];
+    for (const candidate of pending) this.addRemoteCandidate(candidate);
+  }
+
+  #send(message: OutboundSignal): void {
+    if (this.#closed) return;
+    this.#signal(message);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new GatewayError('SESSION_CLOSED', `session ${this.sessionId} is closed`);
+  }
+
+  #native<T>(what: string, fn: () => T): T {
+    this.#assertOpen();
+    try {
+      return fn();
+    } catch (err) {
+      throw new GatewayError('NATIVE_ERROR', `${what} failed: ${messageOf(err)}`, { cause: err });
+    }
+  }
+
+  /** Wraps a node-datachannel callback: ignored after close, never throws into native code. */
+  #guard<A extends unknown[]>(what: string, fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      if (this.#closed) return;
+      try {
+        fn(...args);
+      } catch (err) {
+        this.#log.error(`${what} callback failed`, { peerId: this.peerId, error: messageOf(err) });
+      }
+    };
+  }
+
+  // The one place the connection state changes: repeats ignored, closed final, emitted once.
+  #setState(next: PeerConnectionState): void {
+    if (this.#state === next || this.#state === 'closed') return;
+    this.#log.info('connection state', { peerId: this.peerId, from: this.#state, to: next });
+    this.#state = next;
+    if (next === 'connected') this.#connectedAt ??= Date.now();
+    this.emit('state', next);
+    if (next === 'failed' || next === 'closed') this.close(`connection ${next}`, next === 'failed');
+  }
+}
+
+export function dtlsStateOf(state: PeerConnectionState): SessionInfo['dtlsState'] {
+  switch (state) {
+    case 'new':
+      return 'new';
+    case 'connecting':
+      return 'connecting';
+    case 'connected':
+    case 'disconnected':
+      return 'connected';
+    case 'failed':
+      return 'failed';
+    case 'closed':
+      return 'closed';
+  }
+}

@@ -1,0 +1,37 @@
+/** The gateway's own small HTTP endpoint: GET /healthz and GET /sessions (the gateway's view). */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Gateway } from './gateway.js';
+
+export interface StatusServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startStatusServer(gateway: Gateway, port: number, host: string): Promise<StatusServer> {
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET') return json(405, { error: 'GET only' });
+    if (path === '/healthz') {
+      return json(200, { status: gateway.peerId ? 'ok' : 'starting', peerId: gateway.peerId ?? null, room: gateway.room });
+    }
+    if (path === '/sessions') return json(200, { peerId: gateway.peerId ?? null, sessions: gateway.sessionInfo() });
+    return json(404, { error: `no ${path}; try /healthz or /sessions` });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,75 @@
+/** Server configuration from the environment (and CLI flags, which the CLI maps onto the same keys). */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { parseLogLevel, type LogLevel } from './log.js';
+import { iceServerSchema, type IceServer } from './protocol/index.js';
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  staticDir: string | undefined;
+  iceServers: IceServer[];
+  heartbeatMs: number;
+  maxPeersPerRoom: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly option: string,
+    problem: string,
+  ) {
+    super(`${option}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** client-web/dist beside this package in the repository. */
+export const DEFAULT_STATIC_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../client-web/dist',
+);
+
+function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}; got "${value}"`);
+  }
+  return n;
+}
+
+export function parseIceServers(name: string, value: string | undefined): IceServer[] {
+  if (value === undefined || value.trim() === '') return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch {
+    throw new ConfigError(name, 'must be a JSON array of RTCIceServer objects ({"urls": ...})');
+  }
+  const parsed = z.array(iceServerSchema).safeParse(json);
+  if (!parsed.success) {
+    throw new ConfigError(name, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  return parsed.data;
+}
+
+export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  let logLevel: LogLevel;
+  try {
+    logLevel = parseLogLevel(env.LOG_LEVEL);
+  } catch (err) {
+    throw new ConfigError('LOG_LEVEL', (err as Error).message);
+  }
+  return {
+    port: int('PORT', env.PORT, 8080, 0, 65535),
+    host: env.HOST ?? '0.0.0.0',
+    staticDir: env.STATIC_DIR ?? DEFAULT_STATIC_DIR,
+    iceServers: parseIceServers('ICE_SERVERS', env.ICE_SERVERS),
+    heartbeatMs: int('HEARTBEAT_MS', env.HEARTBEAT_MS, 10_000, 100, 600_000),
+    maxPeersPerRoom: int('MAX_PEERS_PER_ROOM', env.MAX_PEERS_PER_ROOM, 1000, 2, 1_000_000),
+    logLevel,
+  };
+}

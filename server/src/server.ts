@@ -1,0 +1,63 @@
+/** Starts the signaling server: express + ws subprotocol + Socket.IO on one HTTP port. */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import type { ServerConfig } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { SignalHub } from './signalHub.js';
+import { attachSocketIoTransport } from './transports/socketIoTransport.js';
+import { attachWsTransport, SIGNAL_PATH } from './transports/wsTransport.js';
+
+export interface RunningServer {
+  readonly http: HttpServer;
+  readonly hub: SignalHub;
+  readonly port: number;
+  /** http://host:port/ as a person would open it. */
+  readonly url: string;
+  /** ws://host:port/signal */
+  readonly signalUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  config: Partial<ServerConfig> & Pick<ServerConfig, 'port'>,
+  log: Logger = createLogger('server', config.logLevel ?? 'info'),
+): Promise<RunningServer> {
+  const heartbeatMs = config.heartbeatMs ?? 10_000;
+  const hub = new SignalHub({
+    iceServers: () => config.iceServers ?? [],
+    maxPeersPerRoom: config.maxPeersPerRoom ?? 1000,
+    log: log.child('hub'),
+  });
+  const app = createApp({ staticDir: config.staticDir, hub });
+  const http = createServer(app);
+  const ws = attachWsTransport(http, hub, { heartbeatMs, log: log.child('ws') });
+  const io = attachSocketIoTransport(http, hub, { heartbeatMs, log: log.child('socket.io') });
+
+  const host = config.host ?? '0.0.0.0';
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  let closing: Promise<void> | undefined;
+  return {
+    http,
+    hub,
+    port,
+    url: `http://${shownHost}:${port}/`,
+    signalUrl: `ws://${shownHost}:${port}${SIGNAL_PATH}`,
+    close() {
+      closing ??= (async () => {
+        await ws.close();
+        await io.close(); // also closes the HTTP server
+        http.closeAllConnections();
+      })();
+      return closing;
+    },
+  };
+}

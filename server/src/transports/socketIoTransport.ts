@@ -1,0 +1,81 @@
+/**
+ * The same protocol over Socket.IO: namespace /signal, one event "signal" carrying one JSON text
+ * message each way. The client names the protocol in its handshake auth ({ protocol }).
+ */
+import type { Server as HttpServer } from 'node:http';
+import { Server as IoServer, type Socket } from 'socket.io';
+import type { Logger } from '../log.js';
+import { PROTOCOL, SIGNAL_ERROR_TEXT } from '../protocol/index.js';
+import type { SignalHub } from '../signalHub.js';
+import { HARD_FRAME_LIMIT } from './wsTransport.js';
+
+export const SOCKET_IO_NAMESPACE = '/signal';
+export const SOCKET_IO_EVENT = 'signal';
+
+export interface SignalEvents {
+  signal: (text: string) => void;
+}
+
+export interface SocketIoTransportOptions {
+  heartbeatMs: number;
+  log: Logger;
+}
+
+export interface SocketIoTransport {
+  readonly io: IoServer;
+  close(): Promise<void>;
+}
+
+export function attachSocketIoTransport(
+  server: HttpServer,
+  hub: SignalHub,
+  options: SocketIoTransportOptions,
+): SocketIoTransport {
+  const log = options.log;
+  const io = new IoServer<SignalEvents, SignalEvents>(server, {
+    serveClient: false,
+    maxHttpBufferSize: HARD_FRAME_LIMIT,
+    pingInterval: options.heartbeatMs,
+    pingTimeout: options.heartbeatMs,
+    destroyUpgrade: false,
+    cors: { origin: true },
+  });
+  const nsp = io.of(SOCKET_IO_NAMESPACE);
+  nsp.use((socket, next) => {
+    const auth = socket.handshake.auth as { protocol?: unknown } | undefined;
+    if (auth?.protocol === PROTOCOL) {
+      next();
+      return;
+    }
+    const err = new Error(`SUBPROTOCOL_REQUIRED: ${SIGNAL_ERROR_TEXT.SUBPROTOCOL_REQUIRED}`) as Error & {
+      data?: unknown;
+    };
+    err.data = { code: 'SUBPROTOCOL_REQUIRED', protocol: PROTOCOL };
+    next(err);
+  });
+  nsp.on('connection', (socket: Socket<SignalEvents, SignalEvents>) => {
+    const client = hub.attach({
+      transport: 'socket.io',
+      send(text) {
+        socket.emit(SOCKET_IO_EVENT, text);
+      },
+    });
+    socket.onAny((event: string, ...args: unknown[]) => {
+      // Exactly one string argument on the "signal" event; anything else is not a text frame.
+      if (event === SOCKET_IO_EVENT && args.length === 1) client.receive(args[0]);
+      else client.receive(undefined);
+    });
+    socket.on('disconnect', (reason) => {
+      log.debug('socket.io disconnected', { reason });
+      client.closed(reason === 'ping timeout' || reason === 'transport close' ? 'connection lost' : 'left');
+    });
+  });
+  return {
+    io,
+    close: () =>
+      new Promise<void>((resolve) => {
+        nsp.disconnectSockets(true);
+        void io.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The rtcgate.signal.v1 WebSocket subprotocol at /signal (RFC 6455 §1.9, §4.2.2 for
+ * Sec-WebSocket-Protocol). A handshake that does not offer the subprotocol is refused at HTTP level
+ * with 400, an `X-Rtcgate-Error: SUBPROTOCOL_REQUIRED` header and a sentence in the body.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../log.js';
+import { PROTOCOL, SIGNAL_ERROR_TEXT } from '../protocol/index.js';
+import type { SignalHub } from '../signalHub.js';
+
+export const SIGNAL_PATH = '/signal';
+/** Frames above this close the connection (1009); frames above MAX_FRAME_BYTES only get an error. */
+export const HARD_FRAME_LIMIT = 1024 * 1024;
+/** A client that does not read its messages is cut off once this much is queued for it. */
+export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+export interface WsTransportOptions {
+  heartbeatMs: number;
+  log: Logger;
+}
+
+export interface WsTransport {
+  readonly wss: WebSocketServer;
+  close(): Promise<void>;
+}
+
+function offeredProtocols(req: IncomingMessage): string[] {
+  const header = req.headers['sec-websocket-protocol'];
+  if (typeof header !== 'string') return [];
+  return header.split(',').map((p) => p.trim());
+}
+
+function refuse(socket: Duplex, status: string, code: string, body: string): void {
+  const text = `${body}\n`;
+  socket.end(
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `X-Rtcgate-Error: ${code}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+}
+
+export function attachWsTransport(
+  server: HttpServer,
+  hub: SignalHub,
+  options: WsTransportOptions,
+): WsTransport {
+  const log = options.log;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: HARD_FRAME_LIMIT,
+    handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+  });
+  const alive = new WeakSet<WebSocket>();
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/socket.io/') return; // Socket.IO's engine handles its own upgrades.
+    socket.on('error', () => socket.destroy());
+    if (path !== SIGNAL_PATH) {
+      refuse(socket, '404 Not Found', 'NOT_FOUND', `No WebSocket endpoint at ${path}; use ${SIGNAL_PATH}.`);
+      return;
+    }
+    if (!offeredProtocols(req).includes(PROTOCOL)) {
+      refuse(
+        socket,
+        '400 Bad Request',
+        'SUBPROTOCOL_REQUIRED',
+        `${SIGNAL_ERROR_TEXT.SUBPROTOCOL_REQUIRED} Offer "Sec-WebSocket-Protocol: ${PROTOCOL}".`,
+      );
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    alive.add(ws);
+    const client = hub.attach({
+      transport: 'ws',
+      send(text) {
+        if (ws.readyState !== ws.OPEN) return;
+        if (ws.bufferedAmount > MAX_QUEUED_BYTES) {
+          log.warn('client does not read its messages; closing', {
+            peerId: client.member?.peerId,
+          });
+          ws.terminate();
+          return;
+        }
+        ws.send(text);
+      },
+    });
+    log.debug('ws connected', { remote: req.socket.remoteAddress });
+    ws.on('pong', () => alive.add(ws));
+    ws.on('message', (data, isBinary) => {
+      client.receive(isBinary ? data : data.toString());
+    });
+    ws.on('error', (err) => log.debug('ws error', { error: err.message }));
+    ws.on('close', (code) => {
+      client.closed(code === 1006 ? 'connection lost' : 'left');
+    });
+  });
+
+  // Dead connections: a peer that misses one ping interval's pong is terminated and announced
+  // as left (RFC 6455 §5.5.2).
+  const timer = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, options.heartbeatMs);
+  timer.unref();
+
+  return {
+    wss,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(timer);
+        for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+        wss.close(() => resolve());
+      }),
+  };
+}
