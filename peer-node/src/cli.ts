@@ -54,7 +54,11 @@ async function main(): Promise<void> {
   await gateway.start();
   let status: StatusServer | undefined;
   if (statusPort !== undefined) {
-    status = await startStatusServer(gateway, statusPort, values['status-host'] ?? env.STATUS_HOST ?? '127.0.0.1');
+    status = await startStatusServer(
+      gateway,
+      statusPort,
+      values['status-host'] ?? env.STATUS_HOST ?? '127.0.0.1',
+    );
     log.info(`status on http://127.0.0.1:${status.port}/sessions`);
   }
   const stop = (signal: string) => {

@@ -1,6 +1,22 @@
-export { Gateway, echoHandler, type ChannelHandler, type GatewayOptions, type GatewayEvents } from './gateway.js';
-export { PeerSession, PEER_CONNECTION_STATES, type PeerConnectionState, type SessionInfo } from './peerSession.js';
-export { GatewayChannel, DATA_CHANNEL_STATES, type DataChannelState, type ChannelMessage } from './channel.js';
+export {
+  Gateway,
+  echoHandler,
+  type ChannelHandler,
+  type GatewayOptions,
+  type GatewayEvents,
+} from './gateway.js';
+export {
+  PeerSession,
+  PEER_CONNECTION_STATES,
+  type PeerConnectionState,
+  type SessionInfo,
+} from './peerSession.js';
+export {
+  GatewayChannel,
+  DATA_CHANNEL_STATES,
+  type DataChannelState,
+  type ChannelMessage,
+} from './channel.js';
 export { GatewayError, GATEWAY_ERROR_CODES, type GatewayErrorCode } from './errors.js';
 export { SignalClient } from './signalClient.js';
 export { convertIceServers } from './iceServers.js';

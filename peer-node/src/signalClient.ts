@@ -30,7 +30,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
     this.#ws = ws;
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      const decoded = decodeServerFrame(data.toString());
+      const decoded = decodeServerFrame((data as Buffer).toString('utf8'));
       if (!decoded.ok) {
         this.emit('error', new GatewayError('SIGNALING_FAILED', `bad server message: ${decoded.message}`));
         return;
@@ -102,10 +102,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
   }
 
   /** Resolves with the next server message that satisfies `match`. */
-  next<T extends ServerMessage>(
-    match: (m: ServerMessage) => m is T,
-    timeoutMs?: number,
-  ): Promise<T>;
+  next<T extends ServerMessage>(match: (m: ServerMessage) => m is T, timeoutMs?: number): Promise<T>;
   next(match?: (m: ServerMessage) => boolean, timeoutMs?: number): Promise<ServerMessage>;
   next(match: (m: ServerMessage) => boolean = () => true, timeoutMs = 5000): Promise<ServerMessage> {
     return new Promise((resolve, reject) => {
@@ -125,11 +122,17 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
 
   /** Joins and resolves with the server's reply (joined), or rejects with its error. */
   async join(room: string, role: Role, timeoutMs = 5000): Promise<ServerMessageOf<'joined'>> {
-    const reply = this.next((m) => m.type === 'joined' || (m.type === 'error' && m.ref === 'join'), timeoutMs);
+    const reply = this.next(
+      (m) => m.type === 'joined' || (m.type === 'error' && m.ref === 'join'),
+      timeoutMs,
+    );
     this.send({ type: 'join', room, role });
     const m = await reply;
     if (m.type !== 'joined') {
-      throw new GatewayError('SIGNALING_REFUSED', m.type === 'error' ? `${m.code}: ${m.message}` : 'join failed');
+      throw new GatewayError(
+        'SIGNALING_REFUSED',
+        m.type === 'error' ? `${m.code}: ${m.message}` : 'join failed',
+      );
     }
     return m;
   }

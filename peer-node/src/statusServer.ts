@@ -17,9 +17,14 @@ export async function startStatusServer(gateway: Gateway, port: number, host: st
     };
     if (req.method !== 'GET') return json(405, { error: 'GET only' });
     if (path === '/healthz') {
-      return json(200, { status: gateway.peerId ? 'ok' : 'starting', peerId: gateway.peerId ?? null, room: gateway.room });
+      return json(200, {
+        status: gateway.peerId ? 'ok' : 'starting',
+        peerId: gateway.peerId ?? null,
+        room: gateway.room,
+      });
     }
-    if (path === '/sessions') return json(200, { peerId: gateway.peerId ?? null, sessions: gateway.sessionInfo() });
+    if (path === '/sessions')
+      return json(200, { peerId: gateway.peerId ?? null, sessions: gateway.sessionInfo() });
     return json(404, { error: `no ${path}; try /healthz or /sessions` });
   });
   await new Promise<void>((resolve, reject) => {

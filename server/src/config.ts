@@ -51,7 +51,10 @@ export function parseIceServers(name: string, value: string | undefined): IceSer
   }
   const parsed = z.array(iceServerSchema).safeParse(json);
   if (!parsed.success) {
-    throw new ConfigError(name, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    throw new ConfigError(
+      name,
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    );
   }
   return parsed.data;
 }

@@ -13,8 +13,7 @@ export interface Member<T> {
 }
 
 export type JoinResult<T> =
-  | { ok: true; member: Member<T>; peers: PeerInfo[] }
-  | { ok: false; code: 'ROOM_FULL' };
+  { ok: true; member: Member<T>; peers: PeerInfo[] } | { ok: false; code: 'ROOM_FULL' };
 
 export function newPeerId(): string {
   return `p_${randomBytes(9).toString('base64url')}`;

@@ -169,7 +169,7 @@ export class SignalHub {
     }
     // The server writes "from" itself: a client cannot name another sender.
     const { to: _to, ...rest } = message;
-    target.handle.send({ ...rest, from: from.peerId } as ServerMessage);
+    target.handle.send({ ...rest, from: from.peerId });
   }
 
   /** @internal */

@@ -49,7 +49,8 @@ export function waitForOpen(channel: RTCDataChannel, timeoutMs = 10_000): Promis
   if (channel.readyState === 'open') return Promise.resolve(channel);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new RtcgateError('CHANNEL_TIMEOUT', `channel "${channel.label}" not open in ${timeoutMs} ms`)),
+      () =>
+        reject(new RtcgateError('CHANNEL_TIMEOUT', `channel "${channel.label}" not open in ${timeoutMs} ms`)),
       timeoutMs,
     );
     channel.addEventListener('open', () => {
@@ -89,7 +90,10 @@ export class GatewayConnection {
     const signaling = await openSignaling(transport, options.serverUrl, timeoutMs);
     emit({ kind: 'signaling', detail: `connected over ${transport}` });
     try {
-      const joinedP = signaling.next((m) => m.type === 'joined' || (m.type === 'error' && m.ref === 'join'), timeoutMs);
+      const joinedP = signaling.next(
+        (m) => m.type === 'joined' || (m.type === 'error' && m.ref === 'join'),
+        timeoutMs,
+      );
       signaling.send({ type: 'join', room, role: 'browser' });
       const joined = await joinedP;
       if (joined.type !== 'joined') {
@@ -195,7 +199,11 @@ export class GatewayConnection {
     }
   }
 
-  async #negotiate(offerer: 'browser' | 'gateway', channels: ChannelRequest[], timeoutMs: number): Promise<void> {
+  async #negotiate(
+    offerer: 'browser' | 'gateway',
+    channels: ChannelRequest[],
+    timeoutMs: number,
+  ): Promise<void> {
     const { pc, signaling, gatewayId } = this;
     const emit = this.emitEvent;
     let failure: ((err: RtcgateError) => void) | undefined;
@@ -213,11 +221,15 @@ export class GatewayConnection {
         candidate: c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null,
       });
     });
-    pc.addEventListener('icegatheringstatechange', () => emit({ kind: 'iceGatheringState', state: pc.iceGatheringState }));
+    pc.addEventListener('icegatheringstatechange', () =>
+      emit({ kind: 'iceGatheringState', state: pc.iceGatheringState }),
+    );
     pc.addEventListener('iceconnectionstatechange', () =>
       emit({ kind: 'iceConnectionState', state: pc.iceConnectionState }),
     );
-    pc.addEventListener('signalingstatechange', () => emit({ kind: 'signalingState', state: pc.signalingState }));
+    pc.addEventListener('signalingstatechange', () =>
+      emit({ kind: 'signalingState', state: pc.signalingState }),
+    );
     pc.addEventListener('connectionstatechange', () => {
       emit({ kind: 'connectionState', state: pc.connectionState });
       if (pc.connectionState === 'failed') {
@@ -257,7 +269,13 @@ export class GatewayConnection {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new RtcgateError('CONNECT_TIMEOUT', `not connected within ${timeoutMs} ms (${pc.connectionState})`)),
+        () =>
+          reject(
+            new RtcgateError(
+              'CONNECT_TIMEOUT',
+              `not connected within ${timeoutMs} ms (${pc.connectionState})`,
+            ),
+          ),
         timeoutMs,
       );
     });

@@ -1,4 +1,11 @@
-export { GatewayConnection, echo, waitForOpen, type ConnectOptions, type ConnectionEvent, type Offerer } from './connection.js';
+export {
+  GatewayConnection,
+  echo,
+  waitForOpen,
+  type ConnectOptions,
+  type ConnectionEvent,
+  type Offerer,
+} from './connection.js';
 export { openSignaling, Signaling, SIGNAL_TRANSPORTS, type SignalTransport } from './signaling.js';
 export { readStats, type ConnectionStats, type CandidateSummary } from './stats.js';
 export { RtcgateError, CLIENT_ERROR_CODES, type ClientErrorCode } from './errors.js';

@@ -31,13 +31,16 @@ export interface ConnectionStats {
 
 type Stat = Record<string, unknown> & { id: string; type: string };
 
+const text = (value: unknown, fallback = ''): string => (typeof value === 'string' ? value : fallback);
+
 function candidateOf(stat: Stat | undefined): CandidateSummary | null {
   if (!stat) return null;
   return {
-    type: String(stat.candidateType ?? 'unknown'),
-    address: String(stat.address ?? stat.ip ?? ''),
-    port: Number(stat.port ?? 0),
-    protocol: String(stat.protocol ?? ''),
+    type: text(stat.candidateType, 'unknown'),
+    // "address" in current browsers, "ip" in older ones.
+    address: text(stat.address) || text(stat.ip),
+    port: typeof stat.port === 'number' ? stat.port : 0,
+    protocol: text(stat.protocol),
   };
 }
 

@@ -1,6 +1,12 @@
 /** The page: connect to the gateway and watch signaling, ICE, DTLS and the channel live. */
 import * as rtcgate from '../lib/index.js';
-import { GatewayConnection, echo, type ConnectionEvent, type Offerer, type SignalTransport } from '../lib/index.js';
+import {
+  GatewayConnection,
+  echo,
+  type ConnectionEvent,
+  type Offerer,
+  type SignalTransport,
+} from '../lib/index.js';
 
 // The interop suite drives the same library the page uses.
 (globalThis as unknown as { rtcgate: typeof rtcgate }).rtcgate = rtcgate;
@@ -103,9 +109,15 @@ async function refreshStats(): Promise<void> {
     ? `local ${p.local.type} ${p.local.address}:${p.local.port}/${p.local.protocol} ⇄ remote ${p.remote.type} ${p.remote.address}:${p.remote.port}/${p.remote.protocol}`
     : 'none yet';
   const cipher = s.dtlsCipher ? `, cipher ${s.dtlsCipher}` : ', cipher not exposed by this browser';
-  setState(ui.dtls, `${s.dtlsState ?? 'unknown'}${s.tlsVersion ? `, ${s.tlsVersion}` : ''}${cipher}${s.dtlsRole ? `, role ${s.dtlsRole}` : ''}`);
+  setState(
+    ui.dtls,
+    `${s.dtlsState ?? 'unknown'}${s.tlsVersion ? `, ${s.tlsVersion}` : ''}${cipher}${s.dtlsRole ? `, role ${s.dtlsRole}` : ''}`,
+  );
   const channel = conn.channels.get('echo');
-  setState(ui.sctp, `SCTP ${s.sctpState ?? 'unknown'}, max message ${s.maxMessageSize ?? '?'} B; channel "echo" ${channel?.readyState ?? 'none'}`);
+  setState(
+    ui.sctp,
+    `SCTP ${s.sctpState ?? 'unknown'}, max message ${s.maxMessageSize ?? '?'} B; channel "echo" ${channel?.readyState ?? 'none'}`,
+  );
   const parts = [];
   if (s.iceRttMs !== null) parts.push(`ICE ${s.iceRttMs.toFixed(1)} ms`);
   if (echoRttMs !== undefined) parts.push(`echo ${echoRttMs.toFixed(1)} ms`);
@@ -156,7 +168,10 @@ ui.form.addEventListener('submit', (e) => {
     .then((channel) => echo(channel, text))
     .then(({ reply, rttMs }) => {
       echoRttMs = rttMs;
-      line(ui.echoes, `echo: ${typeof reply === 'string' ? reply : `${reply.byteLength} bytes`} (${rttMs.toFixed(1)} ms)`);
+      line(
+        ui.echoes,
+        `echo: ${typeof reply === 'string' ? reply : `${reply.byteLength} bytes`} (${rttMs.toFixed(1)} ms)`,
+      );
     })
     .catch((err: unknown) => line(ui.echoes, `error: ${String(err)}`));
 });

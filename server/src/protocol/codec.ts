@@ -14,8 +14,7 @@ import {
 } from './messages.js';
 
 export type Decoded<T> =
-  | { ok: true; message: T }
-  | { ok: false; code: SignalErrorCode; message: string; ref?: string };
+  { ok: true; message: T } | { ok: false; code: SignalErrorCode; message: string; ref?: string };
 
 function fail<T>(code: SignalErrorCode, detail?: string, ref?: string): Decoded<T> {
   const message = detail ? `${SIGNAL_ERROR_TEXT[code]} ${detail}` : SIGNAL_ERROR_TEXT[code];

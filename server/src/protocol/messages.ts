@@ -15,9 +15,7 @@ export const DEFAULT_ROOM = 'default';
 export const ROLES = ['browser', 'gateway'] as const;
 export type Role = (typeof ROLES)[number];
 
-const roomName = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'room: 1-64 characters of A-Z a-z 0-9 . _ -');
+const roomName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'room: 1-64 characters of A-Z a-z 0-9 . _ -');
 /** Server-assigned; clients only ever echo ids they were told. */
 const peerId = z.string().regex(/^p_[A-Za-z0-9_-]{8,32}$/, 'peer id as assigned by the server');
 const sdp = z.string().min(1).max(60_000);

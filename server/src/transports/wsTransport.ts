@@ -92,7 +92,8 @@ export function attachWsTransport(
     log.debug('ws connected', { remote: req.socket.remoteAddress });
     ws.on('pong', () => alive.add(ws));
     ws.on('message', (data, isBinary) => {
-      client.receive(isBinary ? data : data.toString());
+      // ws hands text frames over as one UTF-8 Buffer (binaryType "nodebuffer").
+      client.receive(isBinary ? data : (data as Buffer).toString('utf8'));
     });
     ws.on('error', (err) => log.debug('ws error', { error: err.message }));
     ws.on('close', (code) => {

@@ -1,0 +1,33 @@
+/** (d) the page itself, driven as a person would: press Connect, type, see the echo. */
+import { expect, test } from '../fixtures/test.js';
+
+for (const transport of ['ws', 'socket.io'] as const) {
+  test(`the page over ${transport}: Connect shows ICE, DTLS, pair and RTT, and a typed message is echoed`, async ({
+    page,
+    stack,
+  }, testInfo) => {
+    await page.goto(`${stack.serverUrl}/`);
+    await page.getByTestId('room').fill(stack.room);
+    await page.getByTestId('transport').selectOption(transport);
+    await page.getByTestId('connect').click();
+    await expect(page.getByTestId('connection-state')).toHaveText('connected');
+    await expect(page.getByTestId('ice-connection')).toHaveText(/connected|completed/);
+    await expect(page.getByTestId('dtls')).toHaveText(/^connected/);
+    await expect(page.getByTestId('selected-pair')).toHaveText(
+      /local (host|prflx|srflx|relay) .*⇄ remote (host|prflx|srflx|relay) /,
+    );
+    await expect(page.getByTestId('sctp')).toHaveText(/SCTP connected.*channel "echo" open/);
+    await expect(page.getByTestId('rtt')).toHaveText(/echo \d+(\.\d+)? ms/);
+
+    await page.getByTestId('message').fill('hello from a person ✓');
+    await page.getByTestId('send').click();
+    await expect(page.getByTestId('echoes')).toContainText('echo: hello from a person ✓');
+
+    await testInfo.attach(`page-${testInfo.project.name}-${transport}.png`, {
+      body: await page.screenshot({ fullPage: true }),
+      contentType: 'image/png',
+    });
+    await page.getByTestId('disconnect').click();
+    await expect(page.getByTestId('connection-state')).toHaveText('closed');
+  });
+}

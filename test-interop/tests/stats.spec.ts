@@ -1,0 +1,38 @@
+/** (c) the browser's getStats and the gateway's view agree: ICE connected over one pair, DTLS up. */
+import { connect, stats } from '../fixtures/inPage.js';
+import { expect, test } from '../fixtures/test.js';
+
+for (const offerer of ['browser', 'gateway'] as const) {
+  test(`after connecting (${offerer} offers) browser stats and gateway view agree on the selected pair and DTLS`, async ({
+    rtcPage,
+    stack,
+    gatewayView,
+  }) => {
+    const { peerId } = await connect(rtcPage, { room: stack.room, transport: 'ws', offerer });
+    const browser = await stats(rtcPage);
+    expect(browser.connectionState).toBe('connected');
+    expect(['connected', 'completed']).toContain(browser.iceConnectionState);
+    expect(browser.dtlsState).toBe('connected');
+    expect(browser.sctpState).toBe('connected');
+    expect(browser.selectedPair).not.toBeNull();
+
+    const gw = await gatewayView.session(peerId);
+    expect(gw?.connectionState).toBe('connected');
+    expect(['connected', 'completed']).toContain(gw?.iceConnectionState);
+    expect(gw?.dtlsState).toBe('connected');
+    expect(gw?.selectedPair).not.toBeNull();
+
+    // The same 5-tuple seen from both ends: the browser's local port is the gateway's remote port
+    // and the other way round. (Addresses may differ in form: the browser hides its own behind mDNS.)
+    const b = browser.selectedPair!;
+    const g = gw!.selectedPair!;
+    expect(g.remote.port).toBe(b.local.port);
+    expect(g.local.port).toBe(b.remote.port);
+    expect(g.local.protocol).toBe('udp');
+    expect(b.local.protocol).toBe('udp');
+    expect(g.local.address).toBe(b.remote.address);
+    // The browser's host address is an mDNS name the gateway cannot resolve: it learns the address
+    // as peer-reflexive from the browser's checks (RFC 8445 §7.3.1.3).
+    expect(['host', 'prflx']).toContain(g.remote.type);
+  });
+}
