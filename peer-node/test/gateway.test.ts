@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { GatewayError } from '../src/errors.js';
+import { FakeBrowser, nextMessage, startStack, until, type Stack } from './pair.js';
+
+let stack: Stack;
+before(async () => {
+  stack = await startStack();
+});
+after(async () => {
+  await stack.close();
+});
+
+test('a peer that offers gets an answer and the gateway echoes text as text and binary as binary', async () => {
+  const peer = await FakeBrowser.join(stack);
+  try {
+    const dc = await peer.offer('echo');
+    let reply = nextMessage(dc);
+    dc.sendMessage('héllo ✓');
+    assert.equal(await reply, 'héllo ✓');
+    reply = nextMessage(dc);
+    dc.sendMessageBinary(Buffer.from([0, 1, 255]));
+    assert.deepEqual(await reply, Buffer.from([0, 1, 255]));
+    const info = stack.gateway.sessions.get(peer.peerId)?.info();
+    assert.equal(info?.offerer, 'browser');
+    assert.equal(info?.connectionState, 'connected');
+    assert.equal(info?.dtlsState, 'connected');
+    assert.notEqual(info?.selectedPair, null);
+  } finally {
+    await peer.close();
+  }
+});
+
+test('offer-request makes the gateway open the channel and offer', async () => {
+  const peer = await FakeBrowser.join(stack);
+  try {
+    const dc = await peer.requestOffer('echo');
+    assert.equal(dc.getLabel(), 'echo');
+    await until(() => dc.isOpen(), 10_000, 'channel open');
+    const reply = nextMessage(dc);
+    dc.sendMessage('from the answerer');
+    assert.equal(await reply, 'from the answerer');
+    assert.equal(stack.gateway.sessions.get(peer.peerId)?.info().offerer, 'gateway');
+  } finally {
+    await peer.close();
+  }
+});
+
+test('bye from the peer closes and frees its session', async () => {
+  const peer = await FakeBrowser.join(stack);
+  await peer.offer('echo');
+  const session = stack.gateway.sessions.get(peer.peerId);
+  assert.ok(session);
+  peer.signal.send({ type: 'bye', to: peer.gatewayId, reason: 'done' });
+  await until(() => !stack.gateway.sessions.has(peer.peerId), 5000, 'session freed');
+  assert.equal(session.state, 'closed');
+  assert.equal(session.channels.size, 0);
+  await peer.close();
+});
+
+test('a peer whose signaling drops has its session freed (peer-left)', async () => {
+  const peer = await FakeBrowser.join(stack);
+  await peer.offer('echo');
+  assert.ok(stack.gateway.sessions.has(peer.peerId));
+  peer.signal.terminate();
+  await until(() => !stack.gateway.sessions.has(peer.peerId), 5000, 'session freed');
+  peer.pc.close();
+});
+
+test('an offer that is not SDP ends that session with a bye and the gateway keeps serving', async () => {
+  const bad = await FakeBrowser.join(stack);
+  bad.signal.send({ type: 'offer', to: bad.gatewayId, sdp: 'this is not sdp' });
+  const bye = await bad.signal.next((m) => m.type === 'bye', 5000);
+  assert.equal(bye.type, 'bye');
+  assert.match(bye.type === 'bye' ? (bye.reason ?? '') : '', /negotiation failed/);
+  assert.equal(stack.gateway.sessions.has(bad.peerId), false);
+  await bad.close();
+
+  const good = await FakeBrowser.join(stack);
+  const dc = await good.offer('echo');
+  const reply = nextMessage(dc);
+  dc.sendMessage('still serving');
+  assert.equal(await reply, 'still serving');
+  await good.close();
+});
+
+test('handle() routes a label to an in-process handler; an unrouted label is closed', async () => {
+  stack.gateway.handle('upper', (channel) => {
+    channel.on('message', (data) => channel.send(typeof data === 'string' ? data.toUpperCase() : data));
+  });
+  const peer = await FakeBrowser.join(stack);
+  try {
+    const dc = await peer.offer('upper');
+    const reply = nextMessage(dc);
+    dc.sendMessage('shout');
+    assert.equal(await reply, 'SHOUT');
+
+    const stray = peer.pc.createDataChannel('nobody-handles-this');
+    const closed = new Promise<void>((resolve) => stray.onClosed(() => resolve()));
+    await closed;
+  } finally {
+    await peer.close();
+  }
+});
+
+test('GatewayChannel.send() on a closed channel throws CHANNEL_NOT_OPEN', async () => {
+  const peer = await FakeBrowser.join(stack);
+  await peer.offer('echo');
+  const session = stack.gateway.sessions.get(peer.peerId);
+  await until(() => (session?.channels.size ?? 0) > 0, 5000, 'gateway sees the channel');
+  const channel = [...(session?.channels ?? [])][0];
+  assert.ok(channel);
+  session?.close('test');
+  assert.throws(
+    () => channel.send('x'),
+    (err: unknown) => err instanceof GatewayError && err.code === 'CHANNEL_NOT_OPEN',
+  );
+  assert.throws(
+    () => session?.openChannel({ label: 'late' }),
+    (err: unknown) => err instanceof GatewayError && err.code === 'SESSION_CLOSED',
+  );
+  await peer.close();
+});
+
+test('gateway.close() says bye to every peer and frees every session', async () => {
+  const own = await startStack('closing');
+  const peers = await Promise.all([FakeBrowser.join(own, 'closing'), FakeBrowser.join(own, 'closing')]);
+  await Promise.all(peers.map((p) => p.offer('echo')));
+  assert.equal(own.gateway.sessions.size, 2);
+  const byes = peers.map((p) => p.signal.next((m) => m.type === 'bye', 5000));
+  await own.gateway.close();
+  for (const bye of await Promise.all(byes)) assert.equal(bye.type, 'bye');
+  assert.equal(own.gateway.sessions.size, 0);
+  await Promise.all(peers.map((p) => p.close()));
+  await own.server.close();
+});

@@ -1,0 +1,126 @@
+/**
+ * Loopback helpers: a real signaling server, a real Gateway, and a node-datachannel peer standing in
+ * for the browser, all in this process (tier 2 of the tests; the browsers are tier 3).
+ */
+import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
+import { createLogger, startServer, type RunningServer, type ServerMessage } from 'rtcgate-server';
+import { Gateway } from '../src/gateway.js';
+import { SignalClient } from '../src/signalClient.js';
+
+export const quiet = createLogger('test', 'silent');
+
+export interface Stack {
+  server: RunningServer;
+  gateway: Gateway;
+  close(): Promise<void>;
+}
+
+export async function startStack(room = 'loop'): Promise<Stack> {
+  const server = await startServer(
+    { port: 0, host: '127.0.0.1', staticDir: undefined, heartbeatMs: 500 },
+    quiet,
+  );
+  const gateway = new Gateway({ signalUrl: `ws://127.0.0.1:${server.port}/signal`, room, log: quiet });
+  await gateway.start();
+  return {
+    server,
+    gateway,
+    async close() {
+      await gateway.close();
+      await server.close();
+    },
+  };
+}
+
+/** A node-datachannel peer that negotiates with the gateway the way the browser library does. */
+export class FakeBrowser {
+  readonly pc: PeerConnection;
+  readonly received: ServerMessage[] = [];
+  gatewayId = '';
+  peerId = '';
+
+  private constructor(readonly signal: SignalClient) {
+    this.pc = new nodeDataChannel.PeerConnection('fake-browser', { iceServers: [] });
+    this.pc.onLocalDescription((sdp, type) => {
+      if (type === 'offer' || type === 'answer') this.signal.send({ type, to: this.gatewayId, sdp });
+    });
+    this.pc.onLocalCandidate((candidate, mid) => {
+      this.signal.send({
+        type: 'candidate',
+        to: this.gatewayId,
+        candidate: { candidate: candidate.replace(/^a=/, ''), sdpMid: mid },
+      });
+    });
+    signal.on('message', (m) => {
+      this.received.push(m);
+      try {
+        if (m.type === 'offer') this.pc.setRemoteDescription(m.sdp, 'offer');
+        if (m.type === 'answer') this.pc.setRemoteDescription(m.sdp, 'answer');
+        if (m.type === 'candidate' && m.candidate)
+          this.pc.addRemoteCandidate(m.candidate.candidate, m.candidate.sdpMid ?? '0');
+      } catch {
+        // a test that sends bad input checks the outcome itself
+      }
+    });
+  }
+
+  static async join(stack: Stack, room = 'loop'): Promise<FakeBrowser> {
+    const signal = await SignalClient.connect(stack.server.signalUrl.replace('localhost', '127.0.0.1'));
+    const joined = await signal.join(room, 'browser');
+    const fb = new FakeBrowser(signal);
+    fb.peerId = joined.peerId;
+    fb.gatewayId = joined.peers.find((p) => p.role === 'gateway')?.peerId ?? '';
+    return fb;
+  }
+
+  /** Browser offers with one channel and resolves when it is open. */
+  offer(label = 'echo'): Promise<DataChannel> {
+    const dc = this.pc.createDataChannel(label);
+    return openOf(dc);
+  }
+
+  /** Asks the gateway to offer; resolves with the channel the gateway opened. */
+  requestOffer(label = 'echo'): Promise<DataChannel> {
+    return new Promise((resolve) => {
+      this.pc.onDataChannel((dc) => resolve(dc));
+      this.signal.send({ type: 'offer-request', to: this.gatewayId, channels: [{ label }] });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.pc.close();
+    await this.signal.close();
+  }
+}
+
+export function openOf(dc: DataChannel, timeoutMs = 10_000): Promise<DataChannel> {
+  return new Promise((resolve, reject) => {
+    if (dc.isOpen()) return resolve(dc);
+    const t = setTimeout(
+      () => reject(new Error(`channel ${dc.getLabel()} not open in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    dc.onOpen(() => {
+      clearTimeout(t);
+      resolve(dc);
+    });
+  });
+}
+
+export function nextMessage(dc: DataChannel, timeoutMs = 5000): Promise<string | Buffer> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no message')), timeoutMs);
+    dc.onMessage((m) => {
+      clearTimeout(t);
+      resolve(typeof m === 'string' ? m : Buffer.from(m as ArrayBuffer));
+    });
+  });
+}
+
+export async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
