@@ -11,6 +11,9 @@ for (const transport of ['ws', 'socket.io'] as const) {
     await page.getByTestId('transport').selectOption(transport);
     await page.getByTestId('connect').click();
     await expect(page.getByTestId('connection-state')).toHaveText('connected');
+    await expect(page.getByTestId('signaling')).toContainText(
+      `connected over ${transport}; joined room ${stack.room}`,
+    );
     await expect(page.getByTestId('ice-connection')).toHaveText(/connected|completed/);
     await expect(page.getByTestId('dtls')).toHaveText(/^connected/);
     await expect(page.getByTestId('selected-pair')).toHaveText(

@@ -40,7 +40,8 @@ const ui = {
 let conn: GatewayConnection | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 let echoRttMs: number | undefined;
-const started = performance.now();
+let signalingText = '';
+let started = performance.now();
 
 function line(list: HTMLElement, text: string): void {
   const li = document.createElement('li');
@@ -59,7 +60,14 @@ function onEvent(event: ConnectionEvent): void {
   const t = ((performance.now() - started) / 1000).toFixed(3);
   switch (event.kind) {
     case 'signaling':
-      setState(ui.signaling, event.detail);
+      // The field keeps the connection's standing (transport, room, peer id); every step goes to
+      // the timeline.
+      if (/^(connected over|joined room|signaling closed)/.test(event.detail)) {
+        signalingText = event.detail.startsWith('joined')
+          ? `${signalingText}; ${event.detail}`
+          : event.detail;
+        setState(ui.signaling, signalingText);
+      }
       line(ui.timeline, `${t}s signaling: ${event.detail}`);
       return;
     case 'iceGatheringState':
@@ -101,17 +109,24 @@ function setConnected(connected: boolean): void {
   }
 }
 
+/** getStats reports the DTLS version as the record-layer code (RFC 6347 §4.1, RFC 9147). */
+function dtlsVersion(code: string): string {
+  return code === 'FEFD' ? 'DTLS 1.2' : code === 'FEFC' ? 'DTLS 1.3' : code;
+}
+
 async function refreshStats(): Promise<void> {
   if (!conn || conn.closed) return;
   const s = await conn.stats();
   const p = s.selectedPair;
+  // Chromium leaves its own (mDNS-hidden) host address out of the stats.
+  const addr = (a: string) => a || '(address hidden by the browser)';
   ui.pair.textContent = p
-    ? `local ${p.local.type} ${p.local.address}:${p.local.port}/${p.local.protocol} ⇄ remote ${p.remote.type} ${p.remote.address}:${p.remote.port}/${p.remote.protocol}`
+    ? `local ${p.local.type} ${addr(p.local.address)}:${p.local.port}/${p.local.protocol} ⇄ remote ${p.remote.type} ${addr(p.remote.address)}:${p.remote.port}/${p.remote.protocol}`
     : 'none yet';
   const cipher = s.dtlsCipher ? `, cipher ${s.dtlsCipher}` : ', cipher not exposed by this browser';
   setState(
     ui.dtls,
-    `${s.dtlsState ?? 'unknown'}${s.tlsVersion ? `, ${s.tlsVersion}` : ''}${cipher}${s.dtlsRole ? `, role ${s.dtlsRole}` : ''}`,
+    `${s.dtlsState ?? 'unknown'}${s.tlsVersion ? `, ${dtlsVersion(s.tlsVersion)}` : ''}${cipher}${s.dtlsRole ? `, role ${s.dtlsRole}` : ''}`,
   );
   const channel = conn.channels.get('echo');
   setState(
@@ -128,6 +143,8 @@ ui.connect.addEventListener('click', () => {
   setConnected(true);
   ui.disconnect.disabled = true;
   ui.timeline.replaceChildren();
+  started = performance.now();
+  signalingText = '';
   setState(ui.signaling, 'connecting…');
   GatewayConnection.connect({
     room: ui.room.value || 'default',
