@@ -28,14 +28,17 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-/** UTF-8 length without allocating a Buffer (works in browsers too). */
+/**
+ * UTF-8 length without allocating a Buffer (works in browsers too). Only a high surrogate followed
+ * by a low one is a 4-byte pair; a lone surrogate encodes as U+FFFD (3 bytes), as in TextEncoder.
+ */
 export function utf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x80) bytes += 1;
     else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+    else if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       bytes += 4;
       i++;
     } else bytes += 3;

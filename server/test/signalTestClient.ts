@@ -1,0 +1,326 @@
+/**
+ * A small signaling client for the server's loopback tests, over either transport. It is not the
+ * gateway's SignalClient on purpose: the server is the lower package and must not import peer-node.
+ *
+ * Every client keeps its own inbox. `next()` takes the oldest unread message, so a test reads the
+ * exact sequence the server sent and a stray relay shows up as the wrong "next" message. Every wait
+ * has a timeout that names the client and lists what did arrive, so a broken case fails instead of
+ * hanging. Every frame the server sends is checked against serverMessageSchema on arrival.
+ */
+import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+import {
+  PROTOCOL,
+  decodeServerFrame,
+  encode,
+  type ClientMessage,
+  type Role,
+  type ServerMessage,
+  type ServerMessageOf,
+  type SignalErrorCode,
+} from '../src/protocol/index.js';
+import type { RunningServer } from '../src/server.js';
+
+export const TEST_TRANSPORTS = ['ws', 'socket.io'] as const;
+export type TestTransport = (typeof TEST_TRANSPORTS)[number];
+
+/** How the connection ended: a ws close code, or Socket.IO's disconnect reason. */
+export interface Ended {
+  code?: number;
+  reason: string;
+}
+
+export const DEFAULT_WAIT_MS = 3000;
+
+export abstract class TestClient {
+  abstract readonly transport: TestTransport;
+  /** Resolves once the connection is gone, whoever ended it. */
+  readonly ended: Promise<Ended>;
+  #queue: ServerMessage[] = [];
+  #received: ServerMessage[] = [];
+  #badFrames: string[] = [];
+  readonly #waiters = new Set<() => void>();
+  #endedWith: Ended | undefined;
+  #resolveEnded!: (ended: Ended) => void;
+  #peerId: string | undefined;
+
+  protected constructor(readonly name: string) {
+    this.ended = new Promise((resolve) => {
+      this.#resolveEnded = resolve;
+    });
+  }
+
+  /** The id the server gave on join. */
+  get peerId(): string {
+    if (this.#peerId === undefined) throw new Error(`${this.label} has not joined`);
+    return this.#peerId;
+  }
+
+  get label(): string {
+    return `${this.name} (${this.transport})`;
+  }
+
+  get isEnded(): boolean {
+    return this.#endedWith !== undefined;
+  }
+
+  /** Unread messages, oldest first. */
+  unread(): readonly ServerMessage[] {
+    return this.#queue;
+  }
+
+  send(message: ClientMessage): void {
+    this.sendRaw(encode(message));
+  }
+
+  /** Sends a frame as is: a ws text or binary frame, or the one argument of a Socket.IO "signal". */
+  abstract sendRaw(frame: string | Buffer): void;
+
+  /** Closes politely and resolves once the connection is gone. */
+  abstract close(): Promise<void>;
+
+  /** Joins and resolves with `joined`; the next message must be the reply. */
+  async join(room: string, role: Role = 'browser'): Promise<ServerMessageOf<'joined'>> {
+    this.send({ type: 'join', room, role });
+    const joined = await this.expect('joined');
+    this.#peerId = joined.peerId;
+    return joined;
+  }
+
+  /** The oldest unread message, waiting up to `timeoutMs` for one. */
+  async next(timeoutMs = DEFAULT_WAIT_MS): Promise<ServerMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.#assertNoBadFrames();
+      const first = this.#queue.shift();
+      if (first) return first;
+      if (this.#endedWith) {
+        throw new Error(
+          `${this.label}: connection ended (${describeEnded(this.#endedWith)}) while waiting; ${this.#history()}`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.label}: no message within ${timeoutMs} ms; ${this.#history()}`);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.#waiters.add(wake);
+      });
+    }
+  }
+
+  /** The next message, which must be of `type`. */
+  async expect<T extends ServerMessage['type']>(
+    type: T,
+    timeoutMs = DEFAULT_WAIT_MS,
+  ): Promise<ServerMessageOf<T>> {
+    const m = await this.next(timeoutMs);
+    if (m.type !== type) {
+      throw new Error(`${this.label}: expected "${type}" next, got ${JSON.stringify(m)}`);
+    }
+    return m as ServerMessageOf<T>;
+  }
+
+  /** The next message, which must be an error with `code`. */
+  async expectError(code: SignalErrorCode, timeoutMs = DEFAULT_WAIT_MS): Promise<ServerMessageOf<'error'>> {
+    const m = await this.expect('error', timeoutMs);
+    if (m.code !== code) throw new Error(`${this.label}: expected error ${code}, got ${JSON.stringify(m)}`);
+    return m;
+  }
+
+  /** Waits `ms` and fails if anything arrived meanwhile (or was still unread). */
+  async expectQuiet(ms = 150): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    this.#assertNoBadFrames();
+    if (this.#queue.length > 0) {
+      throw new Error(`${this.label}: expected no message, got ${JSON.stringify(this.#queue)}`);
+    }
+  }
+
+  /** Waits for the connection to end. */
+  async expectEnded(timeoutMs = DEFAULT_WAIT_MS): Promise<Ended> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${this.label}: still connected after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.ended, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  protected deliver(frame: unknown): void {
+    const decoded = decodeServerFrame(frame);
+    if (!decoded.ok) {
+      this.#badFrames.push(`${decoded.message} in ${String(frame).slice(0, 200)}`);
+    } else {
+      this.#queue.push(decoded.message);
+      this.#received.push(decoded.message);
+    }
+    this.#wake();
+  }
+
+  protected markEnded(ended: Ended): void {
+    if (this.#endedWith) return;
+    this.#endedWith = ended;
+    this.#resolveEnded(ended);
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  #assertNoBadFrames(): void {
+    if (this.#badFrames.length > 0) {
+      throw new Error(
+        `${this.label}: the server sent frames that fail serverMessageSchema: ${this.#badFrames.join(' | ')}`,
+      );
+    }
+  }
+
+  #history(): string {
+    return `received so far: ${JSON.stringify(this.#received)}`;
+  }
+}
+
+function describeEnded(ended: Ended): string {
+  return ended.code === undefined ? ended.reason : `${ended.code} ${ended.reason}`;
+}
+
+export class WsTestClient extends TestClient {
+  readonly transport = 'ws' as const;
+
+  private constructor(
+    name: string,
+    readonly ws: WebSocket,
+  ) {
+    super(name);
+    ws.on('message', (data, isBinary) => {
+      // The default binaryType, "nodebuffer", delivers a Buffer; the other forms are for completeness.
+      const bytes = Array.isArray(data)
+        ? Buffer.concat(data)
+        : data instanceof ArrayBuffer
+          ? Buffer.from(data)
+          : data;
+      this.deliver(isBinary ? bytes : bytes.toString('utf8'));
+    });
+    ws.on('close', (code, reason) => this.markEnded({ code, reason: reason.toString() }));
+    ws.on('error', () => undefined); // the close event follows and says how it ended
+  }
+
+  static connect(
+    url: string,
+    name: string,
+    options: WebSocket.ClientOptions = {},
+    timeoutMs = DEFAULT_WAIT_MS,
+  ): Promise<WsTestClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, PROTOCOL, { handshakeTimeout: timeoutMs, ...options });
+      const fail = (why: string) => {
+        ws.removeAllListeners();
+        ws.on('error', () => undefined);
+        ws.terminate();
+        reject(new Error(`${name} (ws): ${why}`));
+      };
+      ws.once('error', (err) => fail(err.message));
+      ws.once('unexpected-response', (_req, res) => fail(`handshake refused with HTTP ${res.statusCode}`));
+      ws.once('open', () => {
+        ws.removeAllListeners();
+        if (ws.protocol !== PROTOCOL) {
+          fail(`server selected subprotocol "${ws.protocol}"`);
+          return;
+        }
+        resolve(new WsTestClient(name, ws));
+      });
+    });
+  }
+
+  sendRaw(frame: string | Buffer): void {
+    this.ws.send(frame, { binary: typeof frame !== 'string' });
+  }
+
+  close(): Promise<void> {
+    if (this.ws.readyState !== WebSocket.CLOSED) {
+      this.ws.close(1000, 'test done');
+      // A peer that never completes the close handshake is cut off rather than left open.
+      setTimeout(() => this.ws.terminate(), 1000).unref();
+    }
+    return this.ended.then(() => undefined);
+  }
+
+  /** Drops the TCP connection without a close handshake. */
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+export class IoTestClient extends TestClient {
+  readonly transport = 'socket.io' as const;
+
+  private constructor(
+    name: string,
+    readonly socket: Socket,
+  ) {
+    super(name);
+    socket.on('signal', (text: unknown) => this.deliver(text));
+    socket.on('disconnect', (reason) => this.markEnded({ reason }));
+  }
+
+  static connect(httpUrl: string, name: string, timeoutMs = DEFAULT_WAIT_MS): Promise<IoTestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = io(new URL('/signal', httpUrl).href, {
+        auth: { protocol: PROTOCOL },
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+        timeout: timeoutMs,
+      });
+      socket.once('connect', () => {
+        socket.off('connect_error');
+        resolve(new IoTestClient(name, socket));
+      });
+      socket.once('connect_error', (err: Error) => {
+        socket.close();
+        reject(new Error(`${name} (socket.io): ${err.message}`));
+      });
+    });
+  }
+
+  sendRaw(frame: string | Buffer): void {
+    this.socket.emit('signal', frame);
+  }
+
+  close(): Promise<void> {
+    if (this.socket.connected) this.socket.disconnect();
+    else this.markEnded({ reason: 'io client disconnect' });
+    return this.ended.then(() => undefined);
+  }
+}
+
+/** http://127.0.0.1:port/ for a server listening on the loopback address. */
+export function httpUrlOf(server: RunningServer): string {
+  return `http://127.0.0.1:${server.port}/`;
+}
+
+export function wsUrlOf(server: RunningServer): string {
+  return `ws://127.0.0.1:${server.port}/signal`;
+}
+
+export function connectClient(
+  server: RunningServer,
+  transport: TestTransport,
+  name: string,
+): Promise<TestClient> {
+  return transport === 'ws'
+    ? WsTestClient.connect(wsUrlOf(server), name)
+    : IoTestClient.connect(httpUrlOf(server), name);
+}
