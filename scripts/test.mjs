@@ -1,10 +1,19 @@
 // `npm test`: install what is missing, build (type checks), lint, unit tests, then the interop
 // suite in real Chromium and Firefox. Ends with one line: `N passed, N failed` over all suites.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureInstalled, repo, run } from './ensure.mjs';
 
 const results = [];
+// Only *.test.js: helpers beside the tests are not test files (node --test <dir> would run them).
+function testFiles(dir) {
+  const abs = path.join(repo, dir);
+  return existsSync(abs)
+    ? readdirSync(abs)
+        .filter((f) => f.endsWith('.test.js'))
+        .map((f) => path.join(dir, f))
+    : [];
+}
 function record(suite, passed, failed, note = '') {
   results.push({ suite, passed, failed });
   console.log(`\n== ${suite}: ${passed} passed, ${failed} failed${note ? ` (${note})` : ''}\n`);
@@ -56,8 +65,8 @@ const unitCode = run('node', [
   '--test-reporter-destination=stdout',
   '--test-reporter=tap',
   `--test-reporter-destination=${tap}`,
-  'server/dist/test',
-  'peer-node/dist/test',
+  ...testFiles('server/dist/test'),
+  ...testFiles('peer-node/dist/test'),
 ]);
 const tapText = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tapText)?.[1] ?? 0);

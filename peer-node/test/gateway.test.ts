@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import nodeDataChannel from 'node-datachannel';
 import { GatewayError } from '../src/errors.js';
 import { FakeBrowser, nextMessage, startStack, until, type Stack } from './pair.js';
 
@@ -9,6 +10,8 @@ before(async () => {
 });
 after(async () => {
   await stack.close();
+  // node-datachannel's threads keep the process alive until cleanup().
+  nodeDataChannel.cleanup();
 });
 
 test('a peer that offers gets an answer and the gateway echoes text as text and binary as binary', async () => {

@@ -33,8 +33,8 @@ export const DEFAULT_STATIC_DIR = path.resolve(
 );
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(name, `must be an integer from ${min} to ${max}; got "${value}"`);
   }
@@ -68,8 +68,8 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
   }
   return {
     port: int('PORT', env.PORT, 8080, 0, 65535),
-    host: env.HOST ?? '0.0.0.0',
-    staticDir: env.STATIC_DIR ?? DEFAULT_STATIC_DIR,
+    host: env.HOST?.trim() || '0.0.0.0',
+    staticDir: env.STATIC_DIR?.trim() || DEFAULT_STATIC_DIR,
     iceServers: parseIceServers('ICE_SERVERS', env.ICE_SERVERS),
     heartbeatMs: int('HEARTBEAT_MS', env.HEARTBEAT_MS, 10_000, 100, 600_000),
     maxPeersPerRoom: int('MAX_PEERS_PER_ROOM', env.MAX_PEERS_PER_ROOM, 1000, 2, 1_000_000),

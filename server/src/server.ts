@@ -54,8 +54,9 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         await ws.close();
-        await io.close(); // also closes the HTTP server
+        const ioClosed = io.close(); // also closes the HTTP server, once its connections end
         http.closeAllConnections();
+        await ioClosed;
       })();
       return closing;
     },

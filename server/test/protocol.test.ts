@@ -77,7 +77,6 @@ const VALID_CLIENT_MESSAGES: readonly (readonly [string, ClientMessage])[] = [
   ],
   ['candidate null (end-of-candidates)', { type: 'candidate', to: A, candidate: null }],
   ['offer-request without channels', { type: 'offer-request', to: A }],
-  ['offer-request with no channels listed', { type: 'offer-request', to: A, channels: [] }],
   [
     'offer-request with channel options',
     {
@@ -246,6 +245,11 @@ describe('decodeClientFrame() error classes', () => {
     [
       '65 channels',
       { type: 'offer-request', to: A, channels: Array.from({ length: 65 }, () => ({ label: 'x' })) },
+      /channels/,
+    ],
+    [
+      'an empty channel list (an offer needs a channel)',
+      { type: 'offer-request', to: A, channels: [] },
       /channels/,
     ],
     ['a channel without a label', { type: 'offer-request', to: A, channels: [{}] }, /label/],

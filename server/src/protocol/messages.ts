@@ -68,7 +68,7 @@ export type ChannelRequest = z.infer<typeof channelRequestSchema>;
 export const offerRequestSchema = z.strictObject({
   type: z.literal('offer-request'),
   to: peerId,
-  channels: z.array(channelRequestSchema).max(64).optional(),
+  channels: z.array(channelRequestSchema).min(1).max(64).optional(),
 });
 /** "I am ending our session": the receiver closes its PeerConnection with the sender. */
 export const byeSchema = z.strictObject({
@@ -146,7 +146,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('offer-request'),
     ...fromPeer,
-    channels: z.array(channelRequestSchema).max(64).optional(),
+    channels: z.array(channelRequestSchema).min(1).max(64).optional(),
   }),
   z.strictObject({ type: z.literal('bye'), ...fromPeer, reason: reason.optional() }),
 ]);

@@ -67,7 +67,8 @@ export function attachSocketIoTransport(
     });
     socket.on('disconnect', (reason) => {
       log.debug('socket.io disconnected', { reason });
-      client.closed(reason === 'ping timeout' || reason === 'transport close' ? 'connection lost' : 'left');
+      // Same rule as the ws transport: only the client's own disconnect() is leaving.
+      client.closed(reason === 'client namespace disconnect' ? 'left' : 'connection lost');
     });
   });
   return {

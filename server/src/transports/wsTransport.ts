@@ -97,7 +97,9 @@ export function attachWsTransport(
     });
     ws.on('error', (err) => log.debug('ws error', { error: err.message }));
     ws.on('close', (code) => {
-      client.closed(code === 1006 ? 'connection lost' : 'left');
+      // A close handshake from the client (1000 normal, 1001 going away) is leaving; anything else
+      // (1006 no handshake, heartbeat termination, 1009 oversized frame) is a lost connection.
+      client.closed(code === 1000 || code === 1001 ? 'left' : 'connection lost');
     });
   });
 
@@ -121,7 +123,15 @@ export function attachWsTransport(
       new Promise<void>((resolve) => {
         clearInterval(timer);
         for (const ws of wss.clients) ws.close(1001, 'server shutting down');
-        wss.close(() => resolve());
+        // ws waits up to 30 s for a close handshake; a client that does not answer within a
+        // second is cut off so shutdown stays prompt.
+        const cut = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+        }, 1000);
+        wss.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
       }),
   };
 }
