@@ -137,3 +137,30 @@ test('gateway.close() says bye to every peer and frees every session', async () 
   await Promise.all(peers.map((p) => p.close()));
   await own.server.close();
 });
+
+test('a handler that throws on a message is contained: no uncaught exception, the gateway keeps serving', async () => {
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  stack.gateway.handle('throws', (channel) => {
+    channel.on('message', () => {
+      throw new Error('handler bug');
+    });
+  });
+  const peer = await FakeBrowser.join(stack);
+  try {
+    const dc = await peer.offer('throws');
+    dc.sendMessage('boom');
+    dc.sendMessage('boom again');
+    await new Promise((r) => setTimeout(r, 300));
+    const echo = peer.pc.createDataChannel('echo');
+    await until(() => echo.isOpen(), 5000, 'echo open');
+    const reply = nextMessage(echo);
+    echo.sendMessage('alive');
+    assert.equal(await reply, 'alive');
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await peer.close();
+  }
+});
