@@ -18,6 +18,7 @@ await build({
   platform: 'browser',
   target: ['chrome120', 'firefox120'],
   sourcemap: true,
+  minify: true,
   logLevel: 'warning',
 });
 for (const file of ['index.html', 'style.css']) {
