@@ -92,6 +92,16 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   #remoteMids: string[] = [];
   #haveRemoteDescription = false;
   #pendingCandidates: CandidateInit[] = [];
+  /**
+   * While the gateway's offer awaits its answer, the gateway's own candidates are held back.
+   * libdatachannel starts ICE inside setRemoteDescription before it stores the remote DTLS
+   * fingerprint, and answers the browser's checks before that: a browser that already knows our
+   * candidates can finish ICE and send its DTLS certificate in that gap, which then fails
+   * verification ("unknown CA"). Without our candidates the browser cannot send a check until
+   * the answer is fully applied.
+   */
+  #holdLocalCandidates = false;
+  #heldCandidates: (CandidateInit | null)[] = [];
   #closed = false;
   readonly #createdAt = Date.now();
   #connectedAt: number | undefined;
@@ -111,19 +121,24 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     const pc = this.#pc;
     pc.onLocalDescription(
       this.#guard('localDescription', (sdp, type) => {
-        if (type === 'offer' || type === 'answer') this.#send({ type, sdp });
+        if (type === 'offer' || type === 'answer') {
+          // Candidates inside the offer would let the browser start ICE early (see above); they
+          // are all delivered through onLocalCandidate as well.
+          const body = this.#holdLocalCandidates ? withoutCandidates(sdp) : sdp;
+          this.#send({ type, sdp: body });
+        }
       }),
     );
     pc.onLocalCandidate(
       this.#guard('localCandidate', (candidate, mid) => {
         // node-datachannel gives "a=candidate:..."; RTCIceCandidateInit wants "candidate:...".
         const text = candidate.startsWith('a=') ? candidate.slice(2) : candidate;
-        this.#send({ type: 'candidate', candidate: { candidate: text, sdpMid: mid } });
+        this.#sendCandidate({ candidate: text, sdpMid: mid });
       }),
     );
     pc.onGatheringStateChange(
       this.#guard('gatheringState', (state) => {
-        if (state === 'complete') this.#send({ type: 'candidate', candidate: null });
+        if (state === 'complete') this.#sendCandidate(null);
       }),
     );
     pc.onStateChange(
@@ -152,14 +167,21 @@ export class PeerSession extends EventEmitter<SessionEvents> {
 
   acceptAnswer(sdp: string): void {
     this.#setRemote(sdp, 'answer');
+    // The remote description (with its fingerprint) is now committed: let ICE start.
+    this.#holdLocalCandidates = false;
+    const held = this.#heldCandidates;
+    this.#heldCandidates = [];
+    for (const candidate of held) this.#send({ type: 'candidate', candidate });
   }
 
   /** The gateway offers: open the requested channels (an offer needs one), then offer. */
   offer(channels: ChannelRequest[]): GatewayChannel[] {
     this.#offerer = 'gateway';
-    const opened = channels.map((request) => this.openChannel(request));
-    this.#native('setLocalDescription', () => this.#pc.setLocalDescription('offer'));
-    return opened;
+    this.#holdLocalCandidates = true;
+    // node-datachannel negotiates by itself: creating the first channel makes the offer
+    // (onLocalDescription). An explicit setLocalDescription('offer') would only be ignored.
+    const requested = channels.length > 0 ? channels : [{ label: 'echo' }];
+    return requested.map((request) => this.openChannel(request));
   }
 
   /** Opens a channel from the gateway side (the browser sees a "datachannel" event). */
@@ -294,6 +316,11 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     for (const candidate of pending) this.addRemoteCandidate(candidate);
   }
 
+  #sendCandidate(candidate: CandidateInit | null): void {
+    if (this.#holdLocalCandidates) this.#heldCandidates.push(candidate);
+    else this.#send({ type: 'candidate', candidate });
+  }
+
   #send(message: OutboundSignal): void {
     if (this.#closed) return;
     this.#signal(message);
@@ -333,6 +360,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     this.emit('state', next);
     if (next === 'failed' || next === 'closed') this.close(`connection ${next}`, next === 'failed');
   }
+}
+
+function withoutCandidates(sdp: string): string {
+  return sdp.replace(/^a=(candidate:|end-of-candidates).*\r?\n/gm, '');
 }
 
 export function dtlsStateOf(state: PeerConnectionState): SessionInfo['dtlsState'] {

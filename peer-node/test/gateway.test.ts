@@ -49,6 +49,24 @@ test('offer-request makes the gateway open the channel and offer', async () => {
   }
 });
 
+test('when the gateway offers, its candidates reach the peer only after the answer is applied', async () => {
+  // libdatachannel starts ICE inside setRemoteDescription before it stores the remote fingerprint;
+  // a peer that could check early would finish ICE and fail DTLS with "unknown CA" in that gap.
+  const peer = await FakeBrowser.join(stack);
+  try {
+    const dc = await peer.requestOffer('echo');
+    await until(() => dc.isOpen(), 10_000, 'channel open');
+    const offer = peer.received.find((m) => m.type === 'offer');
+    assert.ok(offer && offer.type === 'offer');
+    assert.doesNotMatch(offer.sdp, /^a=candidate:/m);
+    const answered = peer.events.indexOf('sent:answer');
+    const firstCandidate = peer.events.indexOf('recv:candidate');
+    assert.ok(answered >= 0 && firstCandidate > answered, `events: ${peer.events.join(', ')}`);
+  } finally {
+    await peer.close();
+  }
+});
+
 test('bye from the peer closes and frees its session', async () => {
   const peer = await FakeBrowser.join(stack);
   await peer.offer('echo');

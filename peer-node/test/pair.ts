@@ -36,13 +36,18 @@ export async function startStack(room = 'loop'): Promise<Stack> {
 export class FakeBrowser {
   readonly pc: PeerConnection;
   readonly received: ServerMessage[] = [];
+  /** What was sent and received, in order ("sent:answer", "recv:candidate", …). */
+  readonly events: string[] = [];
   gatewayId = '';
   peerId = '';
 
   private constructor(readonly signal: SignalClient) {
     this.pc = new nodeDataChannel.PeerConnection('fake-browser', { iceServers: [] });
     this.pc.onLocalDescription((sdp, type) => {
-      if (type === 'offer' || type === 'answer') this.signal.send({ type, to: this.gatewayId, sdp });
+      if (type === 'offer' || type === 'answer') {
+        this.events.push(`sent:${type}`);
+        this.signal.send({ type, to: this.gatewayId, sdp });
+      }
     });
     this.pc.onLocalCandidate((candidate, mid) => {
       this.signal.send({
@@ -53,6 +58,7 @@ export class FakeBrowser {
     });
     signal.on('message', (m) => {
       this.received.push(m);
+      this.events.push(`recv:${m.type}`);
       try {
         if (m.type === 'offer') this.pc.setRemoteDescription(m.sdp, 'offer');
         if (m.type === 'answer') this.pc.setRemoteDescription(m.sdp, 'answer');
