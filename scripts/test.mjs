@@ -61,6 +61,7 @@ const tap = path.join(repo, 'node_modules/.cache/rtcgate-unit.tap');
 rmSync(tap, { force: true });
 const unitCode = run('node', [
   '--test',
+  '--test-timeout=60000',
   '--test-reporter=spec',
   '--test-reporter-destination=stdout',
   '--test-reporter=tap',

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { DataChannel } from 'node-datachannel';
-import { GatewayError, messageOf } from './errors.js';
+import { emitSafely, GatewayError, messageOf } from './errors.js';
 import type { Logger } from 'rtcgate-server';
 
 export const DATA_CHANNEL_STATES = ['connecting', 'open', 'closing', 'closed'] as const;
@@ -53,7 +53,9 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     dc.onClosed(() => this.#setState('closed'));
     dc.onError((err) => {
       this.log.warn('channel error', { label: this.label, error: err });
-      if (this.listenerCount('error') > 0) this.emit('error', new GatewayError('NATIVE_ERROR', err));
+      if (this.listenerCount('error') > 0) {
+        emitSafely(this.log, 'error', () => this.emit('error', new GatewayError('NATIVE_ERROR', err)));
+      }
     });
     dc.onMessage((msg) => {
       if (this.#state === 'closed') return;
@@ -61,13 +63,7 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
         typeof msg === 'string' ? msg : Buffer.isBuffer(msg) ? msg : Buffer.from(msg);
       this.#stats.messagesIn++;
       this.#stats.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-      try {
-        this.emit('message', data);
-      } catch (err) {
-        // A handler that throws must not take the process down (node-datachannel calls us
-        // from its own callback; an exception here would be uncaught).
-        this.log.error('channel handler threw', { label: this.label, error: messageOf(err) });
-      }
+      emitSafely(this.log, 'message', () => this.emit('message', data));
     });
   }
 
@@ -148,7 +144,7 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     if (this.#state === next || this.#state === 'closed') return;
     if (next === 'open' && this.#state === 'closing') return;
     this.#state = next;
-    if (next === 'open') this.emit('open');
-    if (next === 'closed') this.emit('close');
+    if (next === 'open') emitSafely(this.log, 'open', () => this.emit('open'));
+    if (next === 'closed') emitSafely(this.log, 'close', () => this.emit('close'));
   }
 }

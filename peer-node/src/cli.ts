@@ -40,9 +40,14 @@ async function main(): Promise<void> {
   const env = process.env;
   const log = createLogger('gateway', parseLogLevel(values['log-level'] ?? env.LOG_LEVEL));
   const iceJson = values['ice-servers'] ?? env.GATEWAY_ICE_SERVERS;
-  const statusPortText = values['status-port'] ?? env.STATUS_PORT;
-  const statusPort = statusPortText === undefined ? undefined : Number(statusPortText);
-  if (statusPort !== undefined && (!Number.isInteger(statusPort) || statusPort < 0 || statusPort > 65535)) {
+  const statusPortText = (values['status-port'] ?? env.STATUS_PORT)?.trim();
+  // Unset or empty: no status endpoint. 0 picks a free port (printed below).
+  const statusPort = statusPortText
+    ? /^\d+$/.test(statusPortText)
+      ? Number(statusPortText)
+      : NaN
+    : undefined;
+  if (statusPort !== undefined && (!Number.isInteger(statusPort) || statusPort > 65535)) {
     throw new Error(`--status-port: must be an integer from 0 to 65535; got "${statusPortText}"`);
   }
   const gateway = new Gateway({
@@ -54,12 +59,11 @@ async function main(): Promise<void> {
   await gateway.start();
   let status: StatusServer | undefined;
   if (statusPort !== undefined) {
-    status = await startStatusServer(
-      gateway,
-      statusPort,
-      values['status-host'] ?? env.STATUS_HOST ?? '127.0.0.1',
+    const statusHost = values['status-host'] ?? env.STATUS_HOST ?? '127.0.0.1';
+    status = await startStatusServer(gateway, statusPort, statusHost);
+    log.info(
+      `status on http://${statusHost.includes(':') ? `[${statusHost}]` : statusHost}:${status.port}/sessions`,
     );
-    log.info(`status on http://127.0.0.1:${status.port}/sessions`);
   }
   const stop = (signal: string) => {
     log.info(`${signal}: closing all sessions`);

@@ -4,7 +4,6 @@ export const GATEWAY_ERROR_CODES = [
   'MESSAGE_TOO_LARGE',
   'SESSION_CLOSED',
   'BAD_REMOTE_DESCRIPTION',
-  'BAD_CANDIDATE',
   'NATIVE_ERROR',
   'SIGNALING_FAILED',
   'SIGNALING_REFUSED',
@@ -24,4 +23,21 @@ export class GatewayError extends Error {
 
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Runs one emit for listeners the gateway does not own. Events are emitted from node-datachannel
+ * callbacks, where an exception aborts the process (N-API cannot rethrow it), and in the middle of
+ * cleanup, which must finish: a throwing listener is logged, never propagated.
+ */
+export function emitSafely(
+  log: { error(m: string, c?: Record<string, unknown>): void },
+  what: string,
+  emit: () => void,
+): void {
+  try {
+    emit();
+  } catch (err) {
+    log.error(`a "${what}" listener threw`, { error: messageOf(err) });
+  }
 }

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { createLogger, DEFAULT_ROOM, type IceServer, type Logger, type ServerMessage } from 'rtcgate-server';
 import type { GatewayChannel } from './channel.js';
-import { GatewayError, messageOf } from './errors.js';
+import { emitSafely, GatewayError, messageOf } from './errors.js';
 import { convertIceServers } from './iceServers.js';
 import { PeerSession, type SessionInfo } from './peerSession.js';
 import { SignalClient } from './signalClient.js';
@@ -27,8 +27,8 @@ export interface GatewayOptions {
 
 export interface GatewayEvents {
   session: [PeerSession];
+  /** Joined (again, after a reconnect) under this peer id. */
   ready: [peerId: string];
-  error: [GatewayError];
 }
 
 /** Echo: every message back to its sender, text as text, binary as binary. */
@@ -74,7 +74,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   /** Connects and joins; resolves once joined. Rejects with SIGNALING_* errors. */
   async start(): Promise<string> {
     const signal = await SignalClient.connect(this.options.signalUrl);
-    const joined = await signal.join(this.room, 'gateway');
+    let joined;
+    try {
+      joined = await signal.join(this.room, 'gateway');
+      if (this.#closed) throw new GatewayError('SIGNALING_FAILED', 'gateway closed while joining');
+    } catch (err) {
+      await signal.close(1000, 'join failed');
+      throw err;
+    }
     this.#signal = signal;
     this.#peerId = joined.peerId;
     this.#iceServers = this.options.iceServers ?? joined.iceServers;
@@ -85,7 +92,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     signal.on('error', (err) => this.#log.warn('signaling error', { error: err.message }));
     signal.on('close', (code, reason) => this.#onSignalClosed(code, reason));
     this.#log.info('joined', { room: this.room, peerId: joined.peerId, peers: joined.peers.length });
-    this.emit('ready', joined.peerId);
+    emitSafely(this.#log, 'ready', () => this.emit('ready', joined.peerId));
     return joined.peerId;
   }
 
@@ -164,7 +171,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     });
     session.on('channel', (channel) => this.#route(channel, session));
     this.#log.info('session created', { peerId, sessionId: session.sessionId });
-    this.emit('session', session);
+    emitSafely(this.#log, 'session', () => this.emit('session', session));
     return session;
   }
 
@@ -190,6 +197,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#signal = undefined;
     if (this.#closed) return;
     this.#log.warn('signaling connection lost', { code, reason });
+    // Browsers are told "peer-left" for this gateway and end their sessions; a reconnected gateway
+    // has a new peer id and cannot signal for the old ones. End them here too, now.
+    for (const session of [...this.sessions.values()]) session.close('gateway lost signaling');
     if (this.options.reconnect === false) return;
     let delay = 250;
     const attempt = () => {

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 import type { CandidateInit, ChannelRequest, IceServer, Logger } from 'rtcgate-server';
 import { GatewayChannel, type ChannelInfo } from './channel.js';
-import { GatewayError, messageOf } from './errors.js';
+import { emitSafely, GatewayError, messageOf } from './errors.js';
 import { toNodeIceServers } from './iceServers.js';
 
 /** W3C RTCPeerConnectionState (webrtc-pc §4.3.3). */
@@ -289,14 +289,14 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     }
     this.#setState('closed');
     this.#log.info('session closed', { peerId: this.peerId, sessionId: this.sessionId, reason });
-    this.emit('close', reason);
+    emitSafely(this.#log, 'close', () => this.emit('close', reason));
   }
 
   #adopt(dc: DataChannel, opener: 'browser' | 'gateway'): GatewayChannel {
     const channel = new GatewayChannel(dc, opener, this.#log);
     this.channels.add(channel);
     channel.once('close', () => this.channels.delete(channel));
-    this.emit('channel', channel);
+    emitSafely(this.#log, 'channel', () => this.emit('channel', channel));
     return channel;
   }
 
@@ -357,7 +357,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     this.#log.info('connection state', { peerId: this.peerId, from: this.#state, to: next });
     this.#state = next;
     if (next === 'connected') this.#connectedAt ??= Date.now();
-    this.emit('state', next);
+    emitSafely(this.#log, 'state', () => this.emit('state', next));
     if (next === 'failed' || next === 'closed') this.close(`connection ${next}`, next === 'failed');
   }
 }

@@ -32,7 +32,10 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
       if (isBinary) return;
       const decoded = decodeServerFrame((data as Buffer).toString('utf8'));
       if (!decoded.ok) {
-        this.emit('error', new GatewayError('SIGNALING_FAILED', `bad server message: ${decoded.message}`));
+        // An "error" event without a listener would throw inside ws's message handler.
+        if (this.listenerCount('error') > 0) {
+          this.emit('error', new GatewayError('SIGNALING_FAILED', `bad server message: ${decoded.message}`));
+        }
         return;
       }
       if (decoded.message.type === 'joined') this.#joined = decoded.message;

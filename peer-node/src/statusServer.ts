@@ -1,6 +1,7 @@
 /** The gateway's own small HTTP endpoint: GET /healthz and GET /sessions (the gateway's view). */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pathOf } from 'rtcgate-server';
 import type { Gateway } from './gateway.js';
 
 export interface StatusServer {
@@ -10,7 +11,7 @@ export interface StatusServer {
 
 export async function startStatusServer(gateway: Gateway, port: number, host: string): Promise<StatusServer> {
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const path = pathOf(req.url);
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));

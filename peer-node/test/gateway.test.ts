@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { connect } from 'node:net';
 import nodeDataChannel from 'node-datachannel';
+import { startServer } from 'rtcgate-server';
+import { Gateway } from '../src/gateway.js';
+import { startStatusServer } from '../src/statusServer.js';
 import { GatewayError } from '../src/errors.js';
-import { FakeBrowser, nextMessage, startStack, until, type Stack } from './pair.js';
+import { FakeBrowser, nextMessage, quiet, startStack, until, type Stack } from './pair.js';
 
 let stack: Stack;
 before(async () => {
@@ -118,7 +122,12 @@ test('handle() routes a label to an in-process handler; an unrouted label is clo
 
     const stray = peer.pc.createDataChannel('nobody-handles-this');
     const closed = new Promise<void>((resolve) => stray.onClosed(() => resolve()));
-    await closed;
+    await Promise.race([
+      closed,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('unrouted channel not closed in 5 s')), 5000),
+      ),
+    ]);
   } finally {
     await peer.close();
   }
@@ -180,5 +189,93 @@ test('a handler that throws on a message is contained: no uncaught exception, th
   } finally {
     process.off('uncaughtException', onUncaught);
     await peer.close();
+  }
+});
+
+test('listeners that throw on open, close and state never abort the process or stop cleanup', async () => {
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  const own = await startStack('throwing');
+  own.gateway.on('session', (session) => {
+    session.on('state', () => {
+      throw new Error('state listener bug');
+    });
+    session.on('close', () => {
+      throw new Error('close listener bug');
+    });
+  });
+  own.gateway.handle('fragile', (channel) => {
+    channel.on('close', () => {
+      throw new Error('channel close listener bug');
+    });
+  });
+  const peer = await FakeBrowser.join(own, 'throwing');
+  try {
+    const dc = await peer.offer('fragile');
+    const session = own.gateway.sessions.get(peer.peerId);
+    await until(() => (session?.channels.size ?? 0) > 0, 5000, 'gateway sees the channel');
+    dc.close(); // the gateway's channel "close" listener throws
+    await until(() => session?.channels.size === 0, 5000, 'channel closed on the gateway');
+    peer.signal.send({ type: 'bye', to: peer.gatewayId }); // "state" and "close" listeners throw
+    await until(() => !own.gateway.sessions.has(peer.peerId), 5000, 'session freed');
+    assert.equal(session?.state, 'closed');
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await peer.close();
+    await own.close();
+  }
+});
+
+test('when the gateway loses signaling it ends every session', async () => {
+  const own = await startStack('lost');
+  const peer = await FakeBrowser.join(own, 'lost');
+  await peer.offer('echo');
+  const session = own.gateway.sessions.get(peer.peerId);
+  assert.equal(session?.state, 'connected');
+  await own.server.close();
+  await until(() => own.gateway.sessions.size === 0, 5000, 'sessions ended');
+  assert.equal(session?.state, 'closed');
+  await peer.close();
+  await own.gateway.close();
+});
+
+test('Gateway.start() that is refused (ROOM_FULL) leaves no signaling connection open', async () => {
+  const server = await startServer(
+    { port: 0, host: '127.0.0.1', staticDir: undefined, maxPeersPerRoom: 2 },
+    quiet,
+  );
+  const url = `ws://127.0.0.1:${server.port}/signal`;
+  const first = new Gateway({ signalUrl: url, room: 'full', log: quiet, reconnect: false });
+  const second = new Gateway({ signalUrl: url, room: 'full', log: quiet, reconnect: false });
+  await first.start();
+  await second.start();
+  const third = new Gateway({ signalUrl: url, room: 'full', log: quiet, reconnect: false });
+  await assert.rejects(
+    third.start(),
+    (err: unknown) => err instanceof GatewayError && /ROOM_FULL/.test(err.message),
+  );
+  await until(() => server.hub.stats().connections === 2, 3000, 'refused connection closed');
+  await Promise.all([first.close(), second.close(), third.close()]);
+  await server.close();
+});
+
+test('the status endpoint answers odd request targets and keeps serving', async () => {
+  const status = await startStatusServer(stack.gateway, 0, '127.0.0.1');
+  try {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(status.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(text));
+      socket.end('GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    assert.match(answer, /^HTTP\/1\.1 404/);
+    const res = await fetch(`http://127.0.0.1:${status.port}/sessions`);
+    assert.equal(res.status, 200);
+  } finally {
+    await status.close();
   }
 });

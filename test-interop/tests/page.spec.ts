@@ -15,7 +15,8 @@ for (const transport of ['ws', 'socket.io'] as const) {
       `connected over ${transport}; joined room ${stack.room}`,
     );
     await expect(page.getByTestId('ice-connection')).toHaveText(/connected|completed/);
-    await expect(page.getByTestId('dtls')).toHaveText(/^connected/);
+    await expect(page.getByTestId('ice-gathering')).toHaveText('complete');
+    await expect(page.getByTestId('dtls')).toHaveText(/^connected, DTLS 1\.[23], cipher TLS_[A-Z0-9_]+/);
     await expect(page.getByTestId('selected-pair')).toHaveText(
       /local (host|prflx|srflx|relay) .*⇄ remote (host|prflx|srflx|relay) /,
     );

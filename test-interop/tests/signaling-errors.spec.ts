@@ -54,6 +54,27 @@ for (const transport of ['ws', 'socket.io'] as const) {
         const strangerP = s.next((m) => m.type === 'error', 5000);
         s.send({ type: 'offer-request', to: 'p_nobodyHere12' });
         const stranger = await strangerP;
+
+        // Bad frames addressed to the gateway, after join: each gets its code and none is
+        // relayed. A relayed offer-request would make the gateway send an offer back.
+        const gatewayId =
+          joined.type === 'joined' ? joined.peers.find((p) => p.role === 'gateway')?.peerId : '';
+        const seen: string[] = [];
+        const off = s.onMessage((m) => seen.push(m.type === 'error' ? `error:${m.code}` : m.type));
+        const addressed = [
+          JSON.stringify({ type: 'offer-request', to: gatewayId, from: 'p_AAAAAAAAAAAA' }),
+          JSON.stringify({ type: 'offer-request', to: gatewayId, channels: [] }),
+          JSON.stringify({ type: 'offer-request', to: gatewayId, pad: 'x'.repeat(70 * 1024) }),
+        ];
+        for (const frame of addressed) s.sendRaw(frame);
+        await new Promise((r) => setTimeout(r, 1000));
+        const afterBad = [...seen];
+        // Control: the same request, well formed, does reach the gateway, which offers.
+        const offerP = s.next((m) => m.type === 'offer', 10_000);
+        s.send({ type: 'offer-request', to: gatewayId ?? '' });
+        const offer = await offerP;
+        s.send({ type: 'bye', to: gatewayId ?? '', reason: 'test done' });
+        off();
         s.close();
         return {
           codes,
@@ -63,6 +84,8 @@ for (const transport of ['ws', 'socket.io'] as const) {
               : null,
           again: again.type === 'error' ? again.code : null,
           stranger: stranger.type === 'error' ? stranger.code : null,
+          afterBad,
+          control: offer.type,
         };
       },
       { transport, cases: CASES, room: stack.room },
@@ -71,7 +94,15 @@ for (const transport of ['ws', 'socket.io'] as const) {
     expect(result.joined?.peers).toContain('gateway');
     expect(result.again).toBe('ALREADY_JOINED');
     expect(result.stranger).toBe('UNKNOWN_PEER');
-    // None of it reached the gateway as a session.
-    expect(await gatewayView.session(result.joined?.peerId ?? '')).toBeUndefined();
+    expect(result.afterBad).toEqual([
+      'error:INVALID_MESSAGE',
+      'error:INVALID_MESSAGE',
+      'error:FRAME_TOO_LARGE',
+    ]);
+    expect(result.control).toBe('offer');
+    // The control session ends with the bye.
+    await expect
+      .poll(() => gatewayView.session(result.joined?.peerId ?? ''), { timeout: 10_000 })
+      .toBeUndefined();
   });
 }

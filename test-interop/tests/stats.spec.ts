@@ -19,7 +19,10 @@ for (const offerer of ['browser', 'gateway'] as const) {
     const gw = await gatewayView.session(peerId);
     expect(gw?.connectionState).toBe('connected');
     expect(['connected', 'completed']).toContain(gw?.iceConnectionState);
+    // The gateway's DTLS state is derived from its connection state (docs/interop.md); its echo
+    // channel being open is independent evidence that DTLS and SCTP are up on its side.
     expect(gw?.dtlsState).toBe('connected');
+    expect(gw?.channels.find((c) => c.label === 'echo')?.state).toBe('open');
     expect(gw?.selectedPair).not.toBeNull();
 
     // The same 5-tuple seen from both ends: the browser's local port is the gateway's remote port

@@ -134,15 +134,17 @@ export class GatewayConnection {
     const existing = this.channels.get(label);
     if (existing) return waitForOpen(existing, timeoutMs);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new RtcgateError('CHANNEL_TIMEOUT', `no channel "${label}" within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
       const list = this.#channelWaiters.get(label) ?? [];
-      list.push((c) => {
+      const waiter = (c: RTCDataChannel) => {
         clearTimeout(timer);
         waitForOpen(c, timeoutMs).then(resolve, reject);
-      });
+      };
+      const timer = setTimeout(() => {
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+        reject(new RtcgateError('CHANNEL_TIMEOUT', `no channel "${label}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      list.push(waiter);
       this.#channelWaiters.set(label, list);
     });
   }

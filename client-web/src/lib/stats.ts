@@ -1,8 +1,8 @@
 /**
  * Reads what a person wants to see of a connection from getStats() (W3C webrtc-stats): the
- * selected candidate pair, DTLS state and cipher, round-trip time. Chromium reports a "transport"
- * stats object; Firefox does not, so the pair is found by its "selected" flag there and the DTLS
- * state comes from RTCDtlsTransport.
+ * selected candidate pair, DTLS state and cipher, round-trip time. The "transport" stats object
+ * (Chromium; Firefox ESR 153 too) names the selected pair; browsers without it are read through the
+ * pair's "selected" flag and RTCDtlsTransport.state.
  */
 export interface CandidateSummary {
   type: string;

@@ -146,27 +146,28 @@ ui.connect.addEventListener('click', () => {
   started = performance.now();
   signalingText = '';
   setState(ui.signaling, 'connecting…');
-  GatewayConnection.connect({
-    room: ui.room.value || 'default',
-    transport: ui.transport.value as SignalTransport,
-    offerer: ui.offerer.value as Offerer,
-    onEvent,
-  }).then(
-    async (c) => {
+  void (async () => {
+    try {
+      const c = await GatewayConnection.connect({
+        room: ui.room.value || 'default',
+        transport: ui.transport.value as SignalTransport,
+        offerer: ui.offerer.value as Offerer,
+        onEvent,
+      });
       conn = c;
       ui.disconnect.disabled = false;
       c.onClose(() => setConnected(false));
       const channel = await c.channel('echo');
       echoRttMs = (await echo(channel, 'ping')).rttMs;
+      if (c.closed) return; // closed while the first echo was on its way
       await refreshStats();
-      statsTimer = setInterval(() => void refreshStats(), 1000);
+      statsTimer ??= setInterval(() => void refreshStats(), 1000);
       ui.message.focus();
-    },
-    (err: unknown) => {
+    } catch (err) {
       setConnected(false);
       setState(ui.signaling, `error: ${err instanceof Error ? err.message : String(err)}`);
-    },
-  );
+    }
+  })();
 });
 
 ui.disconnect.addEventListener('click', () => {

@@ -26,6 +26,13 @@ export interface WsTransport {
   close(): Promise<void>;
 }
 
+/** The path of a request target; "" for one that is not a valid path (it must not throw). */
+export function pathOf(target: string | undefined): string {
+  const t = target ?? '/';
+  const end = t.search(/[?#]/);
+  return end < 0 ? t : t.slice(0, end);
+}
+
 function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
   if (typeof header !== 'string') return [];
@@ -54,7 +61,7 @@ export function attachWsTransport(
   const alive = new WeakSet<WebSocket>();
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const path = pathOf(req.url);
     if (path === '/socket.io/') return; // Socket.IO's engine handles its own upgrades.
     socket.on('error', () => socket.destroy());
     if (path !== SIGNAL_PATH) {
