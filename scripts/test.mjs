@@ -1,6 +1,6 @@
 // `npm test`: install what is missing, build (type checks), lint, unit tests, then the interop
 // suite in real Chromium and Firefox. Ends with one line: `N passed, N failed` over all suites.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureInstalled, repo, run } from './ensure.mjs';
 
@@ -59,6 +59,7 @@ record(
 // Unit and loopback tests (node:test): spec to the terminal, TAP to a file for the counts.
 const tap = path.join(repo, 'node_modules/.cache/rtcgate-unit.tap');
 rmSync(tap, { force: true });
+mkdirSync(path.dirname(tap), { recursive: true });
 const unitCode = run('node', [
   '--test',
   '--test-timeout=60000',
