@@ -7,6 +7,7 @@
  * has a timeout that names the client and lists what did arrive, so a broken case fails instead of
  * hanging. Every frame the server sends is checked against serverMessageSchema on arrival.
  */
+import assert from 'node:assert/strict';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
@@ -297,6 +298,22 @@ export class IoTestClient extends TestClient {
 
   sendRaw(frame: string | Buffer): void {
     this.socket.emit('signal', frame);
+  }
+
+  /**
+   * Stops answering the server's heartbeat pings while the connection stays open, as a peer on a
+   * dead network path would. engine.io-client has no switch for it, so its private packet sender
+   * is wrapped (engine.io-client 6.x: the pong goes out through `_sendPacket('pong')`).
+   */
+  stopAnsweringPings(): void {
+    const engine = this.socket.io.engine as unknown as {
+      _sendPacket: (type: string, ...rest: unknown[]) => void;
+    };
+    assert.equal(typeof engine._sendPacket, 'function', 'engine.io-client internals changed');
+    const send = engine._sendPacket.bind(engine);
+    engine._sendPacket = (type: string, ...rest: unknown[]) => {
+      if (type !== 'pong') send(type, ...rest);
+    };
   }
 
   close(): Promise<void> {

@@ -570,6 +570,20 @@ describe('rtcgate.signal.v1 across transports and per transport', () => {
     await a.expectError('UNKNOWN_PEER');
   });
 
+  test('socket.io: a client that stops answering pings is dropped and announced as peer-left', async () => {
+    const r = room();
+    const a = track(await WsTestClient.connect(wsUrlOf(running()), 'A'));
+    await a.join(r, 'gateway');
+    const dead = track(await IoTestClient.connect(httpUrlOf(running()), 'dead'));
+    await dead.join(r, 'browser');
+    await a.expect('peer-joined');
+    dead.stopAnsweringPings();
+    // Socket.IO pings every HEARTBEAT_MS and waits HEARTBEAT_MS for the pong.
+    const left = await a.expect('peer-left', 10 * HEARTBEAT_MS);
+    assert.deepEqual(left, { type: 'peer-left', peerId: dead.peerId, reason: 'connection lost' });
+    await a.expectQuiet(3 * HEARTBEAT_MS);
+  });
+
   test('ws: a frame over 1 MiB closes that connection with 1009; the server serves the others', async () => {
     const r = room();
     const a = track(await WsTestClient.connect(wsUrlOf(running()), 'A'));
