@@ -37,5 +37,7 @@ for (const offerer of ['browser', 'gateway'] as const) {
     // The browser's host address is an mDNS name the gateway cannot resolve: it learns the address
     // as peer-reflexive from the browser's checks (RFC 8445 §7.3.1.3).
     expect(['host', 'prflx']).toContain(g.remote.type);
+    // Default settings are in force: the browser hides its own host address (mDNS).
+    expect(b.local.address === '' || b.local.address.endsWith('.local')).toBe(true);
   });
 }
