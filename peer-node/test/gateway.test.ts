@@ -28,7 +28,9 @@ test('a peer that offers gets an answer and the gateway echoes text as text and 
     reply = nextMessage(dc);
     dc.sendMessageBinary(Buffer.from([0, 1, 255]));
     assert.deepEqual(await reply, Buffer.from([0, 1, 255]));
-    const info = stack.gateway.sessions.get(peer.peerId)?.info();
+    const session = stack.gateway.sessions.get(peer.peerId);
+    await until(() => session?.state === 'connected', 5000, 'gateway session connected');
+    const info = session?.info();
     assert.equal(info?.offerer, 'browser');
     assert.equal(info?.connectionState, 'connected');
     assert.equal(info?.dtlsState, 'connected');
@@ -231,14 +233,18 @@ test('listeners that throw on open, close and state never abort the process or s
 test('when the gateway loses signaling it ends every session', async () => {
   const own = await startStack('lost');
   const peer = await FakeBrowser.join(own, 'lost');
-  await peer.offer('echo');
-  const session = own.gateway.sessions.get(peer.peerId);
-  assert.equal(session?.state, 'connected');
-  await own.server.close();
-  await until(() => own.gateway.sessions.size === 0, 5000, 'sessions ended');
-  assert.equal(session?.state, 'closed');
-  await peer.close();
-  await own.gateway.close();
+  try {
+    await peer.offer('echo');
+    const session = own.gateway.sessions.get(peer.peerId);
+    // The peer's channel can open a moment before the gateway's own state callback arrives.
+    await until(() => session?.state === 'connected', 5000, 'gateway session connected');
+    await own.server.close();
+    await until(() => own.gateway.sessions.size === 0, 5000, 'sessions ended');
+    assert.equal(session?.state, 'closed');
+  } finally {
+    await peer.close();
+    await own.close();
+  }
 });
 
 test('Gateway.start() that is refused (ROOM_FULL) leaves no signaling connection open', async () => {
