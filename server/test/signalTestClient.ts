@@ -22,8 +22,11 @@ import {
 } from '../src/protocol/index.js';
 import type { RunningServer } from '../src/server.js';
 
-export const TEST_TRANSPORTS = ['ws', 'socket.io'] as const;
-export type TestTransport = (typeof TEST_TRANSPORTS)[number];
+import { TRANSPORTS, type Transport } from '../src/signalHub.js';
+
+/** The transports the server speaks, as the hub names them. */
+export const TEST_TRANSPORTS = TRANSPORTS;
+export type TestTransport = Transport;
 
 /** How the connection ended: a ws close code, or Socket.IO's disconnect reason. */
 export interface Ended {
