@@ -43,7 +43,17 @@ export default tseslint.config(
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
         URL: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        TextEncoder: 'readonly',
       },
     },
+    rules: { 'no-unused-vars': ['error', { varsIgnorePattern: '^_' }] },
+  },
+  {
+    // Page code of the interop harness, injected into the browsers.
+    files: ['test-interop/harness/page.mjs'],
+    languageOptions: { globals: { crypto: 'readonly', Blob: 'readonly' } },
   },
 );

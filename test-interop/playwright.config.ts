@@ -1,7 +1,8 @@
 import { defineConfig } from '@playwright/test';
-import { chromiumLaunch, firefoxLaunch } from './browsers.mjs';
+import { chromiumLaunch, firefoxLaunch, SNAP_ARGS } from './browsers.mjs';
+import type { DcOptions } from './fixtures/dc.js';
 
-export default defineConfig({
+export default defineConfig<DcOptions>({
   testDir: './tests',
   outputDir: './test-results',
   timeout: 60_000,
@@ -16,8 +17,42 @@ export default defineConfig({
     ['html', { outputFolder: 'playwright-report', open: 'never' }],
   ],
   use: { trace: 'retain-on-failure', screenshot: 'only-on-failure' },
+  // The DataChannel suite (tests/dc-*.spec.ts) runs in every browser × offer direction; its
+  // @core scenarios also over Socket.IO signaling and in Chromium with SCTP SNAP switched on.
+  // The other specs choose their own transports and offer directions.
   projects: [
-    { name: 'chromium', use: { browserName: 'chromium', launchOptions: chromiumLaunch() } },
-    { name: 'firefox', use: { browserName: 'firefox', launchOptions: firefoxLaunch() } },
+    ...(['chromium', 'firefox'] as const).flatMap((browser) => {
+      const use = {
+        browserName: browser,
+        launchOptions: browser === 'chromium' ? chromiumLaunch() : firefoxLaunch(),
+      };
+      return [
+        { name: browser, use: { ...use, offerer: 'browser' as const }, metadata: { browser, variant: 'ws' } },
+        {
+          name: `${browser} · gateway offers`,
+          testMatch: /dc-.*\.spec\.ts/,
+          use: { ...use, offerer: 'gateway' as const },
+          metadata: { browser, variant: 'ws' },
+        },
+        ...(['browser', 'gateway'] as const).map((offerer) => ({
+          name: `${browser} · socket.io · ${offerer} offers`,
+          testMatch: /dc-.*\.spec\.ts/,
+          grep: /@core/,
+          use: { ...use, offerer, transport: 'socket.io' as const },
+          metadata: { browser, variant: 'socket.io' },
+        })),
+      ];
+    }),
+    ...(['browser', 'gateway'] as const).map((offerer) => ({
+      name: `chromium · SNAP · ${offerer} offers`,
+      testMatch: /dc-.*\.spec\.ts/,
+      grep: /@core/,
+      use: {
+        browserName: 'chromium' as const,
+        launchOptions: chromiumLaunch(SNAP_ARGS),
+        offerer,
+      },
+      metadata: { browser: 'chromium', variant: 'snap' },
+    })),
   ],
 });

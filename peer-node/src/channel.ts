@@ -15,16 +15,42 @@ export type ChannelMessage = string | Buffer;
 export interface ChannelEvents {
   open: [];
   message: [ChannelMessage];
+  /** bufferedAmount fell from above bufferedAmountLowThreshold to at or below it. */
+  bufferedamountlow: [];
   close: [];
   error: [GatewayError];
 }
 
-export interface ChannelInfo {
+/** What `write()` waits for by default: at most this much queued in the channel's send buffer. */
+export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+/**
+ * How often the send buffer is re-read while someone waits for it to drain. node-datachannel's
+ * own low-buffer callback can stay silent (node-datachannel #204), so it is not relied on alone.
+ */
+const DRAIN_POLL_MS = 5;
+
+/**
+ * The channel's reliability and negotiation, in RTCDataChannel's terms (webrtc-pc §6.2). Known for
+ * channels the gateway opened and for negotiated ones; for a channel the browser announced,
+ * node-datachannel 0.33 gives no way to read the reliability it carried (its DataChannel has no
+ * such getter), so `ordered` is null there and the other two read null as well.
+ */
+export interface ChannelOptions {
+  ordered: boolean | null;
+  maxRetransmits: number | null;
+  maxPacketLifeTime: number | null;
+  negotiated: boolean;
+}
+
+export interface ChannelInfo extends ChannelOptions {
   label: string;
   id: number;
   protocol: string;
   state: DataChannelState;
   opener: 'browser' | 'gateway';
+  /** Largest message either way: the smaller of the two sides' a=max-message-size. */
+  maxMessageSize: number;
+  bufferedAmount: number;
   messagesIn: number;
   messagesOut: number;
   bytesIn: number;
@@ -35,22 +61,35 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
   readonly label: string;
   readonly id: number;
   readonly protocol: string;
+  readonly options: ChannelOptions;
   #state: DataChannelState;
   #stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  #lowThreshold = 0;
+  #aboveThreshold = false;
+  #drainWaiters = new Set<{ limit: number; resolve: () => void; reject: (err: GatewayError) => void }>();
+  #drainTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly dc: DataChannel,
     readonly opener: 'browser' | 'gateway',
     private readonly log: Logger,
+    options: ChannelOptions = {
+      ordered: null,
+      maxRetransmits: null,
+      maxPacketLifeTime: null,
+      negotiated: false,
+    },
   ) {
     super();
     this.label = dc.getLabel();
     this.id = dc.getId();
     this.protocol = dc.getProtocol();
+    this.options = options;
     // Channels announced by the remote side (onDataChannel) are already open.
     this.#state = dc.isOpen() ? 'open' : 'connecting';
     dc.onOpen(() => this.#setState('open'));
     dc.onClosed(() => this.#setState('closed'));
+    dc.onBufferedAmountLow(() => this.#pump());
     dc.onError((err) => {
       this.log.warn('channel error', { label: this.label, error: err });
       if (this.listenerCount('error') > 0) {
@@ -71,7 +110,11 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     return this.#state;
   }
 
-  /** Largest message the remote side accepts (its a=max-message-size, RFC 8841 §6). */
+  /**
+   * Largest message that can be sent or received on this channel: node-datachannel takes the
+   * smaller of the two sides' a=max-message-size (RFC 8841 §6), as browsers do for
+   * `pc.sctp.maxMessageSize`.
+   */
   get maxMessageSize(): number {
     try {
       return this.dc.maxMessageSize();
@@ -80,11 +123,32 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     }
   }
 
+  /**
+   * Bytes queued in node-datachannel and not yet taken by SCTP. The SCTP send buffer in front of
+   * it (about 1 MiB) is not counted, so this reads 0 until that buffer is full.
+   */
   get bufferedAmount(): number {
+    if (this.#state === 'closed') return 0;
     try {
       return this.dc.bufferedAmount();
     } catch {
       return 0;
+    }
+  }
+
+  get bufferedAmountLowThreshold(): number {
+    return this.#lowThreshold;
+  }
+
+  set bufferedAmountLowThreshold(bytes: number) {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new RangeError(`bufferedAmountLowThreshold must be a byte count, got ${bytes}`);
+    }
+    this.#lowThreshold = bytes;
+    try {
+      this.dc.setBufferedAmountLowThreshold(bytes);
+    } catch (err) {
+      this.log.debug('setBufferedAmountLowThreshold failed', { label: this.label, error: messageOf(err) });
     }
   }
 
@@ -95,8 +159,25 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
       protocol: this.protocol,
       state: this.#state,
       opener: this.opener,
+      ...this.options,
+      maxMessageSize: this.maxMessageSize,
+      bufferedAmount: this.bufferedAmount,
       ...this.#stats,
     };
+  }
+
+  /**
+   * Sends like `send()`, then resolves once no more than `highWaterMark` bytes are queued: a loop of
+   * `await channel.write(chunk)` streams any amount with bounded memory. Rejects with
+   * CHANNEL_NOT_OPEN if the channel closes while it waits (what was queued may be lost then).
+   */
+  async write(data: ChannelMessage | Uint8Array, highWaterMark = DEFAULT_HIGH_WATER_MARK): Promise<void> {
+    this.send(data);
+    if (this.bufferedAmount <= highWaterMark) return;
+    await new Promise<void>((resolve, reject) => {
+      this.#drainWaiters.add({ limit: highWaterMark, resolve, reject });
+      this.#pump();
+    });
   }
 
   /** Sends text as a text message and bytes as a binary message. */
@@ -122,6 +203,10 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     }
     this.#stats.messagesOut++;
     this.#stats.bytesOut += size;
+    if (!this.#aboveThreshold && this.bufferedAmount > this.#lowThreshold) {
+      this.#aboveThreshold = true;
+      this.#pump();
+    }
   }
 
   close(): void {
@@ -139,12 +224,46 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     this.#setState('closed');
   }
 
+  /**
+   * Re-reads the send buffer: fires bufferedamountlow on a downward crossing of the threshold and
+   * resolves write() waiters whose mark is met. Keeps polling while either is pending.
+   */
+  #pump(): void {
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    if (this.#state === 'closed') return;
+    const buffered = this.bufferedAmount;
+    if (this.#aboveThreshold && buffered <= this.#lowThreshold) {
+      this.#aboveThreshold = false;
+      emitSafely(this.log, 'bufferedamountlow', () => this.emit('bufferedamountlow'));
+    }
+    for (const waiter of this.#drainWaiters) {
+      if (buffered <= waiter.limit) {
+        this.#drainWaiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+    if (this.#aboveThreshold || this.#drainWaiters.size > 0) {
+      this.#drainTimer = setTimeout(() => this.#pump(), DRAIN_POLL_MS);
+    }
+  }
+
   // The one place the state changes: repeats ignored, closed is final, each change emitted once.
   #setState(next: DataChannelState): void {
     if (this.#state === next || this.#state === 'closed') return;
     if (next === 'open' && this.#state === 'closing') return;
     this.#state = next;
     if (next === 'open') emitSafely(this.log, 'open', () => this.emit('open'));
-    if (next === 'closed') emitSafely(this.log, 'close', () => this.emit('close'));
+    if (next === 'closed') {
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = undefined;
+      this.#aboveThreshold = false;
+      const waiters = [...this.#drainWaiters];
+      this.#drainWaiters.clear();
+      for (const w of waiters) {
+        w.reject(new GatewayError('CHANNEL_NOT_OPEN', `channel "${this.label}" closed while writing`));
+      }
+      emitSafely(this.log, 'close', () => this.emit('close'));
+    }
   }
 }

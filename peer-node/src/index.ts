@@ -14,8 +14,11 @@ export {
 export {
   GatewayChannel,
   DATA_CHANNEL_STATES,
+  DEFAULT_HIGH_WATER_MARK,
   type DataChannelState,
   type ChannelMessage,
+  type ChannelOptions,
+  type ChannelInfo,
 } from './channel.js';
 export { GatewayError, GATEWAY_ERROR_CODES, type GatewayErrorCode } from './errors.js';
 export { SignalClient } from './signalClient.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 import type { CandidateInit, ChannelRequest, IceServer, Logger } from 'rtcgate-server';
-import { GatewayChannel, type ChannelInfo } from './channel.js';
+import { GatewayChannel, type ChannelInfo, type ChannelOptions } from './channel.js';
 import { emitSafely, GatewayError, messageOf } from './errors.js';
 import { toNodeIceServers } from './iceServers.js';
 
@@ -60,7 +60,12 @@ export interface SessionInfo {
   rttMs: number | null;
   bytesSent: number;
   bytesReceived: number;
-  localMaxMessageSize: number;
+  /** The a=max-message-size this gateway advertised (RFC 8841 §6). */
+  localMaxMessageSize: number | null;
+  /** The browser's a=max-message-size (65536 when it sent none, RFC 8841 §6.1). */
+  remoteMaxMessageSize: number | null;
+  /** What node-datachannel sends and accepts: the smaller of the two. */
+  maxMessageSize: number;
   channels: ChannelInfo[];
   createdAt: string;
   connectedAfterMs: number | null;
@@ -192,8 +197,29 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     if (request.ordered === false) config.unordered = true;
     if (request.maxRetransmits !== undefined) config.maxRetransmits = request.maxRetransmits;
     if (request.maxPacketLifeTime !== undefined) config.maxPacketLifeTime = request.maxPacketLifeTime;
+    if (request.maxRetransmits !== undefined && request.maxPacketLifeTime !== undefined) {
+      throw new GatewayError(
+        'BAD_CHANNEL_OPTIONS',
+        'maxRetransmits and maxPacketLifeTime cannot both be set',
+      );
+    }
+    if (request.negotiated === true && request.id === undefined) {
+      throw new GatewayError('BAD_CHANNEL_OPTIONS', 'a negotiated channel needs an id');
+    }
+    if (request.negotiated === true && request.id !== undefined) {
+      const id = request.id;
+      const taken = [...this.channels].find((c) => c.id === id && c.state !== 'closed');
+      if (taken) throw new GatewayError('BAD_CHANNEL_OPTIONS', `stream id ${id} is used by "${taken.label}"`);
+      config.negotiated = true;
+      config.id = id;
+    }
     const dc = this.#native('createDataChannel', () => this.#pc.createDataChannel(request.label, config));
-    return this.#adopt(dc, 'gateway');
+    return this.#adopt(dc, 'gateway', {
+      ordered: request.ordered ?? true,
+      maxRetransmits: request.maxRetransmits ?? null,
+      maxPacketLifeTime: request.maxPacketLifeTime ?? null,
+      negotiated: request.negotiated ?? false,
+    });
   }
 
   addRemoteCandidate(init: CandidateInit | null): void {
@@ -262,7 +288,9 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       rttMs: rtt >= 0 ? rtt : null,
       bytesSent: read(() => pc.bytesSent(), 0),
       bytesReceived: read(() => pc.bytesReceived(), 0),
-      localMaxMessageSize: read(() => pc.maxMessageSize(), 0),
+      localMaxMessageSize: maxMessageSizeOf(read(() => pc.localDescription()?.sdp, undefined)),
+      remoteMaxMessageSize: maxMessageSizeOf(read(() => pc.remoteDescription()?.sdp, undefined)),
+      maxMessageSize: read(() => pc.maxMessageSize(), 0),
       channels: [...this.channels].map((c) => c.info()),
       createdAt: new Date(this.#createdAt).toISOString(),
       connectedAfterMs: this.#connectedAt === undefined ? null : this.#connectedAt - this.#createdAt,
@@ -292,8 +320,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     emitSafely(this.#log, 'close', () => this.emit('close', reason));
   }
 
-  #adopt(dc: DataChannel, opener: 'browser' | 'gateway'): GatewayChannel {
-    const channel = new GatewayChannel(dc, opener, this.#log);
+  #adopt(dc: DataChannel, opener: 'browser' | 'gateway', options?: ChannelOptions): GatewayChannel {
+    const channel = new GatewayChannel(dc, opener, this.#log, options);
     this.channels.add(channel);
     channel.once('close', () => this.channels.delete(channel));
     emitSafely(this.#log, 'channel', () => this.emit('channel', channel));
@@ -360,6 +388,13 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     emitSafely(this.#log, 'state', () => this.emit('state', next));
     if (next === 'failed' || next === 'closed') this.close(`connection ${next}`, next === 'failed');
   }
+}
+
+/** a=max-message-size of an SDP's application m-section; RFC 8841 §6.1's 65536 when absent. */
+export function maxMessageSizeOf(sdp: string | undefined): number | null {
+  if (sdp === undefined) return null;
+  const m = /^a=max-message-size:(\d+)\r?$/m.exec(sdp);
+  return m ? Number(m[1]) : 65536;
 }
 
 function withoutCandidates(sdp: string): string {

@@ -52,13 +52,27 @@ export const candidateSchema = z.strictObject({
   candidate: candidateInitSchema.nullable(),
 });
 /** Options of a channel the offering gateway opens (RTCDataChannelInit, W3C webrtc-pc §6.2). */
-export const channelRequestSchema = z.strictObject({
-  label: z.string().max(1024),
-  protocol: z.string().max(1024).optional(),
-  ordered: z.boolean().optional(),
-  maxRetransmits: z.number().int().min(0).max(65535).optional(),
-  maxPacketLifeTime: z.number().int().min(0).max(65535).optional(),
-});
+export const channelRequestSchema = z
+  .strictObject({
+    label: z.string().max(1024),
+    protocol: z.string().max(1024).optional(),
+    ordered: z.boolean().optional(),
+    maxRetransmits: z.number().int().min(0).max(65535).optional(),
+    maxPacketLifeTime: z.number().int().min(0).max(65535).optional(),
+    /** Both sides create the channel themselves with the same `id` (no in-band announcement). */
+    negotiated: z.boolean().optional(),
+    /** SCTP stream id (RFC 8831 §6.5), required with `negotiated: true`. */
+    id: z.number().int().min(0).max(65534).optional(),
+  })
+  // The same two rules RTCPeerConnection.createDataChannel enforces (webrtc-pc §6.1).
+  .refine((c) => c.maxRetransmits === undefined || c.maxPacketLifeTime === undefined, {
+    message: 'maxRetransmits and maxPacketLifeTime cannot both be set',
+    path: ['maxPacketLifeTime'],
+  })
+  .refine((c) => c.negotiated !== true || c.id !== undefined, {
+    message: 'a negotiated channel needs an id',
+    path: ['id'],
+  });
 export type ChannelRequest = z.infer<typeof channelRequestSchema>;
 
 /**

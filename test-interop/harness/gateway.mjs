@@ -1,0 +1,319 @@
+// @ts-check
+/**
+ * The interop suite's gateway: the real Gateway library, plus a "control" channel through which
+ * the test (running in the page) asks the gateway to open, close and send on channels, to report
+ * its own view of them, to receive streams and hash them, and to sample its memory. Channels
+ * labelled "sink…" receive streams; every other label echoes. Test-only: a production gateway has
+ * no such channel.
+ *
+ *   node test-interop/harness/gateway.mjs --signal-url ws://127.0.0.1:PORT/signal --room R
+ * prints "harness status on http://127.0.0.1:PORT/" (GET /sessions, as the gateway CLI's).
+ */
+import { createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import nodeDataChannel from 'node-datachannel';
+import { createLogger } from 'rtcgate-server';
+import { Gateway, GatewayError, startStatusServer } from 'rtcgate-peer-node';
+import { streams } from './streams.mjs';
+
+/** @typedef {import('rtcgate-peer-node').GatewayChannel} GatewayChannel */
+/** @typedef {import('rtcgate-peer-node').PeerSession} PeerSession */
+
+const { values } = parseArgs({
+  options: {
+    'signal-url': { type: 'string' },
+    room: { type: 'string', default: 'default' },
+    'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
+  },
+});
+if (!values['signal-url']) {
+  console.error('usage: gateway.mjs --signal-url ws://HOST:PORT/signal [--room R]');
+  process.exit(2);
+}
+const log = createLogger('harness', /** @type {any} */ (values['log-level']));
+const gateway = new Gateway({ signalUrl: values['signal-url'], room: values.room, log });
+
+/** Everything the harness keeps per session. */
+class SessionState {
+  /** @param {PeerSession} session */
+  constructor(session) {
+    this.session = session;
+    /** @type {Map<string, GatewayChannel>} latest channel per label */
+    this.byLabel = new Map();
+    /** @type {{ t: number; label: string; id: number; opener: string; event: string; bytesIn?: number }[]} */
+    this.events = [];
+    /** @type {Map<string, Sink>} */
+    this.sinks = new Map();
+    /** @type {Map<string, (string | Buffer)[]>} data that reached a sink channel before its sink */
+    this.early = new Map();
+  }
+}
+
+class Sink {
+  /** @param {number} count */
+  constructor(count) {
+    this.hash = createHash('sha256');
+    this.receiver = streams.createReceiver(count, this.hash);
+    /** @type {string | null} */
+    this.sha = null;
+    this.closed = false;
+    /** Messages still missing when the channel reported closed (the close overtook data). */
+    this.missingAtClose = /** @type {number | null} */ (null);
+    /** @type {(() => void)[]} */
+    this.waiters = [];
+  }
+
+  /** @param {string | Buffer} message */
+  push(message) {
+    this.receiver.push(message);
+    if (this.receiver.done && this.sha === null) this.sha = this.hash.digest('hex');
+    if (this.receiver.done) this.#wake();
+  }
+
+  onClose() {
+    this.closed = true;
+    this.missingAtClose = this.receiver.missing();
+    this.#wake();
+  }
+
+  #wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  result() {
+    const { kept: _kept, ...state } = this.receiver.state;
+    return {
+      ...state,
+      missing: this.receiver.missing(),
+      sha: this.sha,
+      closed: this.closed,
+      missingAtClose: this.missingAtClose,
+    };
+  }
+}
+
+/** @type {WeakMap<PeerSession, SessionState>} */
+const states = new WeakMap();
+
+/** RSS sampling for the backpressure tests. */
+const rss = {
+  timer: /** @type {NodeJS.Timeout | undefined} */ (undefined),
+  baseline: 0,
+  peak: 0,
+  samples: 0,
+};
+
+gateway.on('session', (session) => {
+  const st = new SessionState(session);
+  states.set(session, st);
+  session.on('channel', (channel) => {
+    st.byLabel.set(channel.label, channel);
+    const record = (/** @type {string} */ event) =>
+      st.events.push({
+        t: Date.now(),
+        label: channel.label,
+        id: channel.id,
+        opener: channel.opener,
+        event,
+        bytesIn: channel.info().bytesIn,
+      });
+    record(channel.state === 'open' ? 'open' : 'created');
+    channel.on('open', () => record('open'));
+    channel.on('close', () => {
+      record('close');
+      st.sinks.get(channel.label)?.onClose();
+    });
+    if (channel.label === 'echo') return; // the gateway's own echo handler serves it
+    if (channel.label === 'control') {
+      channel.on('message', (m) => void control(st, channel, m));
+      return;
+    }
+    if (channel.label.startsWith('sink')) {
+      channel.on('message', (m) => {
+        const sink = st.sinks.get(channel.label);
+        if (sink) sink.push(m);
+        else st.early.set(channel.label, [...(st.early.get(channel.label) ?? []), m]);
+      });
+      return;
+    }
+    channel.on('message', (m) => {
+      try {
+        channel.send(m);
+      } catch (err) {
+        if (!(err instanceof GatewayError && err.code === 'CHANNEL_NOT_OPEN')) throw err;
+      }
+    });
+  });
+});
+
+/**
+ * @param {SessionState} st
+ * @param {GatewayChannel} channel
+ * @param {string | Buffer} raw
+ */
+async function control(st, channel, raw) {
+  /** @type {any} */
+  let req;
+  try {
+    req = JSON.parse(String(raw));
+  } catch {
+    channel.send(JSON.stringify({ id: null, ok: false, code: 'BAD_JSON', message: 'not JSON' }));
+    return;
+  }
+  let reply;
+  try {
+    reply = { id: req.id, ok: true, result: await run(st, req) };
+  } catch (err) {
+    reply = {
+      id: req.id,
+      ok: false,
+      code: err instanceof GatewayError ? err.code : 'HARNESS_ERROR',
+      message: err instanceof Error ? err.message : String(err),
+    };
+  }
+  if (channel.state === 'open') channel.send(JSON.stringify(reply));
+  if (req.op === 'closeSession')
+    setTimeout(() => st.session.close('closed by the test', req.bye === true), 50);
+}
+
+/**
+ * @param {SessionState} st
+ * @param {string} label
+ */
+function channelOf(st, label) {
+  const channel = st.byLabel.get(label);
+  if (!channel) throw new Error(`no channel labelled ${JSON.stringify(label)} in this session`);
+  return channel;
+}
+
+/**
+ * @param {SessionState} st
+ * @param {any} req
+ */
+async function run(st, req) {
+  switch (req.op) {
+    case 'view':
+      return st.session.info();
+    case 'events':
+      return st.events;
+    case 'open': {
+      const channel = st.session.openChannel(req.request);
+      return { label: channel.label, id: channel.id };
+    }
+    case 'close':
+      channelOf(st, req.label).close();
+      return null;
+    case 'send': {
+      const channel = channelOf(st, req.label);
+      return req.messages.map((/** @type {any} */ m) => {
+        try {
+          channel.send('text' in m ? m.text : Buffer.alloc(m.size, m.fill ?? 0));
+          return 'sent';
+        } catch (err) {
+          return { code: err instanceof GatewayError ? err.code : 'ERROR', message: String(err) };
+        }
+      });
+    }
+    case 'sink': {
+      const sink = new Sink(req.count);
+      st.sinks.set(req.label, sink);
+      for (const m of st.early.get(req.label) ?? []) sink.push(m);
+      st.early.delete(req.label);
+      return null;
+    }
+    case 'sinkResult': {
+      const sink = st.sinks.get(req.label);
+      if (!sink) throw new Error(`no sink ${req.label}`);
+      if (!sink.receiver.done && !sink.closed) {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, req.waitMs ?? 30_000);
+          sink.waiters.push(() => {
+            clearTimeout(timer);
+            resolve(undefined);
+          });
+        });
+      }
+      return sink.result();
+    }
+    case 'stream':
+      return stream(channelOf(st, req.label), req);
+    case 'rss':
+      return sampleRss(req.action);
+    default:
+      throw new Error(`unknown op ${JSON.stringify(req.op)}`);
+  }
+}
+
+/**
+ * Sends the stream `req.spec` on the channel: with write() (backpressure, the default) or, with
+ * `queueAll`, everything at once followed by close() if `close` is set.
+ * @param {GatewayChannel} channel
+ * @param {any} req
+ */
+async function stream(channel, req) {
+  const hash = createHash('sha256');
+  const started = Date.now();
+  let bytes = 0;
+  let maxBuffered = 0;
+  for (let seq = 0; seq < req.spec.count; seq++) {
+    const message = streams.makeMessage(req.spec, seq);
+    const data =
+      typeof message === 'string'
+        ? message
+        : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    hash.update(streams.bytesOf(message));
+    bytes += streams.bytesOf(message).byteLength;
+    if (req.queueAll) channel.send(data);
+    else await channel.write(data, req.highWaterMark);
+    maxBuffered = Math.max(maxBuffered, channel.bufferedAmount);
+  }
+  const queuedAfterLast = channel.bufferedAmount;
+  if (req.close) channel.close();
+  return {
+    sent: req.spec.count,
+    bytes,
+    sha: hash.digest('hex'),
+    maxBuffered,
+    queuedAfterLast,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/** @param {'start' | 'stop'} action */
+function sampleRss(action) {
+  if (action === 'start') {
+    clearInterval(rss.timer);
+    rss.baseline = process.memoryUsage.rss();
+    rss.peak = rss.baseline;
+    rss.samples = 0;
+    rss.timer = setInterval(() => {
+      rss.peak = Math.max(rss.peak, process.memoryUsage.rss());
+      rss.samples++;
+    }, 10);
+    return { baseline: rss.baseline };
+  }
+  clearInterval(rss.timer);
+  rss.peak = Math.max(rss.peak, process.memoryUsage.rss());
+  return {
+    baseline: rss.baseline,
+    peak: rss.peak,
+    samples: rss.samples,
+    maxRssKiB: process.resourceUsage().maxRSS,
+  };
+}
+
+await gateway.start();
+const status = await startStatusServer(gateway, 0, '127.0.0.1');
+console.log(`harness status on http://127.0.0.1:${status.port}/`);
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(rss.timer);
+  await gateway.close();
+  await status.close();
+  nodeDataChannel.cleanup();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());

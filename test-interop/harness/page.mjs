@@ -1,0 +1,145 @@
+// @ts-check
+/**
+ * Page-side helpers of the DataChannel suite, injected into the page after streams.mjs (the
+ * fixtures strip the import/export lines). Everything here is plain browser code on a real
+ * RTCDataChannel.
+ */
+import { streams } from './streams.mjs';
+
+/**
+ * JSON request/response over the harness gateway's "control" channel.
+ * @param {RTCDataChannel} channel
+ */
+function controller(channel) {
+  let next = 1;
+  /** @type {Map<number, (reply: any) => void>} */
+  const pending = new Map();
+  channel.addEventListener('message', (e) => {
+    const reply = JSON.parse(String(e.data));
+    pending.get(reply.id)?.(reply);
+    pending.delete(reply.id);
+  });
+  /**
+   * @param {string} op
+   * @param {Record<string, unknown>} [args]
+   * @param {number} [timeoutMs]
+   * @returns {Promise<unknown>}
+   */
+  return (op, args = {}, timeoutMs = 60_000) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`control ${op}: no reply in ${timeoutMs} ms`));
+      }, timeoutMs);
+      pending.set(id, (reply) => {
+        clearTimeout(timer);
+        if (reply.ok) resolve(reply.result);
+        else reject(Object.assign(new Error(`${reply.code}: ${reply.message}`), { code: reply.code }));
+      });
+      channel.send(JSON.stringify({ id, op, ...args }));
+    });
+}
+
+/**
+ * Sends a stream the way an application should: wait for bufferedamountlow whenever more than
+ * `high` bytes are queued. With `backpressure: false` everything is queued at once.
+ * @param {RTCDataChannel} channel
+ * @param {import('./streams.mjs').StreamSpec} spec
+ * @param {{ low?: number; high?: number; backpressure?: boolean; close?: boolean }} [opts]
+ */
+async function sendStream(channel, spec, opts = {}) {
+  const { low = 256 * 1024, high = 1024 * 1024, backpressure = true, close = false } = opts;
+  channel.bufferedAmountLowThreshold = low;
+  let bytes = 0;
+  let maxBuffered = 0;
+  let waits = 0;
+  for (let seq = 0; seq < spec.count; seq++) {
+    if (backpressure && channel.bufferedAmount > high) {
+      waits++;
+      await new Promise((resolve, reject) => {
+        channel.addEventListener('bufferedamountlow', resolve, { once: true });
+        channel.addEventListener('close', () => reject(new Error('channel closed while sending')), {
+          once: true,
+        });
+      });
+    }
+    const message = streams.makeMessage(spec, seq);
+    bytes += streams.bytesOf(message).byteLength;
+    if (typeof message === 'string') channel.send(message);
+    else channel.send(/** @type {Uint8Array<ArrayBuffer>} */ (message));
+    maxBuffered = Math.max(maxBuffered, channel.bufferedAmount);
+  }
+  const queuedAtClose = channel.bufferedAmount;
+  if (close) channel.close();
+  return { sent: spec.count, bytes, maxBuffered, waits, queuedAtClose };
+}
+
+/**
+ * Starts receiving a stream of `count` messages now; resolves when all came, the channel closed,
+ * or `timeoutMs` passed.
+ * @param {RTCDataChannel} channel
+ * @param {number} count
+ * @param {number} [timeoutMs]
+ */
+function receiveStream(channel, count, timeoutMs = 60_000) {
+  channel.binaryType = 'arraybuffer';
+  const receiver = streams.createReceiver(count, undefined);
+  let closed = false;
+  /** @type {number | null} */
+  let missingAtClose = null;
+  return new Promise((resolve) => {
+    const finish = async () => {
+      clearTimeout(timer);
+      channel.removeEventListener('message', onMessage);
+      const { kept, ...state } = receiver.state;
+      let sha = null;
+      if (receiver.done) {
+        const digest = await crypto.subtle.digest(
+          'SHA-256',
+          await new Blob(/** @type {BlobPart[]} */ (kept)).arrayBuffer(),
+        );
+        sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      }
+      resolve({ ...state, missing: receiver.missing(), sha, closed, missingAtClose });
+    };
+    /** @param {MessageEvent} e */
+    const onMessage = (e) => {
+      receiver.push(e.data);
+      if (receiver.done) void finish();
+    };
+    const timer = setTimeout(() => void finish(), timeoutMs);
+    channel.addEventListener('message', onMessage);
+    channel.addEventListener(
+      'close',
+      () => {
+        closed = true;
+        missingAtClose = receiver.missing();
+        void finish();
+      },
+      { once: true },
+    );
+  });
+}
+
+/**
+ * Resolves with the first event of `type` on `target`, or rejects after `timeoutMs`.
+ * @param {EventTarget} target
+ * @param {string} type
+ * @param {number} [timeoutMs]
+ */
+function once(target, type, timeoutMs = 15_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} event in ${timeoutMs} ms`)), timeoutMs);
+    target.addEventListener(
+      type,
+      (e) => {
+        clearTimeout(timer);
+        resolve(e);
+      },
+      { once: true },
+    );
+  });
+}
+
+export const harness = { controller, sendStream, receiveStream, once };
