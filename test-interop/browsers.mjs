@@ -28,9 +28,10 @@ function firstExisting(explicit, candidates) {
 
 /**
  * Switches Chromium's SCTP "SNAP" on (the a=sctp-init SDP attribute, draft-hancke-tsvwg-snap),
- * which Chrome is rolling out; filled in from the investigation of the switch.
+ * which Chrome is rolling out. Chromium 156 also takes --enable-blink-features=WebRtcSctpSnap or
+ * --force-fieldtrials=WebRTC-Sctp-Snap/Enabled/; without any of them, offers carry no a=sctp-init.
  */
-export const SNAP_ARGS = [];
+export const SNAP_ARGS = ['--enable-features=WebRtcSctpSnap'];
 
 /**
  * @param {string[]} [extraArgs]

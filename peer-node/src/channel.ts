@@ -59,10 +59,10 @@ export interface ChannelInfo extends ChannelOptions {
 
 export class GatewayChannel extends EventEmitter<ChannelEvents> {
   readonly label: string;
-  readonly id: number;
   readonly protocol: string;
   readonly options: ChannelOptions;
   #state: DataChannelState;
+  #lastId = 65535;
   #stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
   #lowThreshold = 0;
   #aboveThreshold = false;
@@ -82,7 +82,6 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
   ) {
     super();
     this.label = dc.getLabel();
-    this.id = dc.getId();
     this.protocol = dc.getProtocol();
     this.options = options;
     // Channels announced by the remote side (onDataChannel) are already open.
@@ -104,6 +103,20 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
       this.#stats.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
       emitSafely(this.log, 'message', () => this.emit('message', data));
     });
+  }
+
+  /**
+   * The SCTP stream id. Read live: a channel created before the connection is up gets its id only
+   * once the DTLS role is known (RFC 8832 §6: even for the DTLS client), 65535 until then.
+   */
+  get id(): number {
+    if (this.#state === 'closed') return this.#lastId;
+    try {
+      this.#lastId = this.dc.getId();
+    } catch {
+      // a freed channel: keep the last id it had
+    }
+    return this.#lastId;
   }
 
   get state(): DataChannelState {
@@ -172,6 +185,9 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
    * CHANNEL_NOT_OPEN if the channel closes while it waits (what was queued may be lost then).
    */
   async write(data: ChannelMessage | Uint8Array, highWaterMark = DEFAULT_HIGH_WATER_MARK): Promise<void> {
+    if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 0) {
+      throw new RangeError(`highWaterMark must be a byte count, got ${highWaterMark}`);
+    }
     this.send(data);
     if (this.bufferedAmount <= highWaterMark) return;
     await new Promise<void>((resolve, reject) => {

@@ -129,7 +129,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         if (type === 'offer' || type === 'answer') {
           // Candidates inside the offer would let the browser start ICE early (see above); they
           // are all delivered through onLocalCandidate as well.
-          const body = this.#holdLocalCandidates ? withoutCandidates(sdp) : sdp;
+          const body = withoutSctpInit(this.#holdLocalCandidates ? withoutCandidates(sdp) : sdp);
           this.#send({ type, sdp: body });
         }
       }),
@@ -330,8 +330,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
 
   #setRemote(sdp: string, type: 'offer' | 'answer'): void {
     this.#assertOpen();
+    const usable = withoutSctpInit(sdp);
+    if (usable !== sdp) this.#log.debug('declined SCTP SNAP (a=sctp-init)', { peerId: this.peerId, type });
     try {
-      this.#pc.setRemoteDescription(sdp, type);
+      this.#pc.setRemoteDescription(usable, type);
     } catch (err) {
       throw new GatewayError('BAD_REMOTE_DESCRIPTION', `remote ${type} refused: ${messageOf(err)}`, {
         cause: err,
@@ -395,6 +397,19 @@ export function maxMessageSizeOf(sdp: string | undefined): number | null {
   if (sdp === undefined) return null;
   const m = /^a=max-message-size:(\d+)\r?$/m.exec(sdp);
   return m ? Number(m[1]) : 65536;
+}
+
+/**
+ * Removes SCTP "SNAP" (draft-hancke-tsvwg-snap: an SCTP INIT carried in SDP as a=sctp-init).
+ * libdatachannel 0.24 (inside node-datachannel 0.33) copies unknown attributes of an offer into
+ * its answer, so it echoes the browser's INIT back; Chrome then takes the handshake as done,
+ * sends its first data under tags the gateway's SCTP never agreed to, and the channel never
+ * opens (libdatachannel #1620, fixed by #1637). Without the attribute on either side, Chrome falls
+ * back to the normal SCTP handshake, as the draft requires. Applied to what the gateway is given
+ * and, as a guard, to what it sends.
+ */
+export function withoutSctpInit(sdp: string): string {
+  return sdp.replace(/^a=sctp-init:.*\r?\n/gm, '');
 }
 
 function withoutCandidates(sdp: string): string {

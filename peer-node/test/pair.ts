@@ -40,33 +40,50 @@ export class FakeBrowser {
   readonly events: string[] = [];
   gatewayId = '';
   peerId = '';
+  /**
+   * This peer is node-datachannel too, so as the offerer it has the gateway's own race (see
+   * PeerSession's #holdLocalCandidates): its candidates wait until the answer is applied.
+   */
+  #held: { candidate: string; mid: string }[] | undefined;
 
   private constructor(readonly signal: SignalClient) {
     this.pc = new nodeDataChannel.PeerConnection('fake-browser', { iceServers: [] });
     this.pc.onLocalDescription((sdp, type) => {
       if (type === 'offer' || type === 'answer') {
         this.events.push(`sent:${type}`);
-        this.signal.send({ type, to: this.gatewayId, sdp });
+        if (type === 'offer') this.#held ??= [];
+        const body = type === 'offer' ? sdp.replace(/^a=(candidate:|end-of-candidates).*\r?\n/gm, '') : sdp;
+        this.signal.send({ type, to: this.gatewayId, sdp: body });
       }
     });
     this.pc.onLocalCandidate((candidate, mid) => {
-      this.signal.send({
-        type: 'candidate',
-        to: this.gatewayId,
-        candidate: { candidate: candidate.replace(/^a=/, ''), sdpMid: mid },
-      });
+      if (this.#held) this.#held.push({ candidate, mid });
+      else this.#sendCandidate(candidate, mid);
     });
     signal.on('message', (m) => {
       this.received.push(m);
       this.events.push(`recv:${m.type}`);
       try {
         if (m.type === 'offer') this.pc.setRemoteDescription(m.sdp, 'offer');
-        if (m.type === 'answer') this.pc.setRemoteDescription(m.sdp, 'answer');
+        if (m.type === 'answer') {
+          this.pc.setRemoteDescription(m.sdp, 'answer');
+          const held = this.#held ?? [];
+          this.#held = undefined;
+          for (const c of held) this.#sendCandidate(c.candidate, c.mid);
+        }
         if (m.type === 'candidate' && m.candidate)
           this.pc.addRemoteCandidate(m.candidate.candidate, m.candidate.sdpMid ?? '0');
       } catch {
         // a test that sends bad input checks the outcome itself
       }
+    });
+  }
+
+  #sendCandidate(candidate: string, mid: string): void {
+    this.signal.send({
+      type: 'candidate',
+      to: this.gatewayId,
+      candidate: { candidate: candidate.replace(/^a=/, ''), sdpMid: mid },
     });
   }
 

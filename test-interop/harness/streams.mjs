@@ -32,7 +32,9 @@ function prng(seed) {
   };
 }
 
-const TEXT = 'abcdefghij ABCDEFGHIJ 0123456789 é ß ø ж 中文 🚀';
+/** Code points to build text from, with their UTF-8 lengths (1 to 4 bytes). */
+const TEXT = Array.from('abcdefghij ABCDEFGHIJ 0123456789 é ß ø ж 中文 🚀');
+const TEXT_BYTES = TEXT.map((c) => new TextEncoder().encode(c).length);
 const encoder = new TextEncoder();
 
 /**
@@ -59,10 +61,13 @@ function makeMessage(spec, seq) {
     r < 0.6 ? rand() * 200 : r < 0.9 ? 200 + rand() * 3900 : 4096 + rand() * Math.max(0, maxSize - 4096),
   );
   if (rand() < 0.4) {
-    let text = `${seq}|`;
-    const start = Math.floor(rand() * TEXT.length);
-    while (encoder.encode(text).length < size) text += TEXT[(start + text.length) % TEXT.length];
-    return text;
+    const parts = [`${seq}|`];
+    let bytes = parts[0].length;
+    for (let k = Math.floor(rand() * TEXT.length); bytes < size; k = (k + 1) % TEXT.length) {
+      parts.push(TEXT[k] ?? 'x');
+      bytes += TEXT_BYTES[k] ?? 1;
+    }
+    return parts.join('');
   }
   const bytes = new Uint8Array(Math.max(4, size));
   new DataView(bytes.buffer).setUint32(0, seq);
