@@ -61,8 +61,9 @@ function makeMessage(spec, seq) {
     r < 0.6 ? rand() * 200 : r < 0.9 ? 200 + rand() * 3900 : 4096 + rand() * Math.max(0, maxSize - 4096),
   );
   if (rand() < 0.4) {
-    const parts = [`${seq}|`];
-    let bytes = parts[0].length;
+    const head = `${seq}|`;
+    const parts = [head];
+    let bytes = head.length;
     for (let k = Math.floor(rand() * TEXT.length); bytes < size; k = (k + 1) % TEXT.length) {
       parts.push(TEXT[k] ?? 'x');
       bytes += TEXT_BYTES[k] ?? 1;

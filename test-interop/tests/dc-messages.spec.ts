@@ -104,6 +104,8 @@ for (const ordered of [true, false]) {
   test(`@core 10,000 mixed messages each way on an ${kind} reliable channel: all arrive${ordered ? ', in order,' : ''} with matching SHA-256`, async ({
     dc,
   }) => {
+    // Bounded waits inside, so that a stall reports how far each side got instead of timing out.
+    test.setTimeout(150_000);
     const up: StreamSpec = { ...MIXED, seed: ordered ? 1 : 2 };
     const down: StreamSpec = { ...MIXED, seed: ordered ? 3 : 4 };
     const label = `sink-${kind}`;
@@ -116,7 +118,7 @@ for (const ordered of [true, false]) {
         const ch = await conn.openChannel(label, { ordered });
         await ctl('sink', { label, count: spec.count });
         const sent = await harness.sendStream(ch, spec);
-        return { sent, got: (await ctl('sinkResult', { label })) as Received };
+        return { sent, got: (await ctl('sinkResult', { label, waitMs: 45_000 })) as Received };
       },
       { label, ordered, spec: up },
     );
@@ -137,7 +139,7 @@ for (const ordered of [true, false]) {
         const conn = globalThis.conns!.main!;
         const ctl = globalThis.ctls!.main!;
         const ch = await conn.openChannel(`down-${kind}`, { ordered });
-        const received = harness.receiveStream(ch, spec.count);
+        const received = harness.receiveStream(ch, spec.count, 45_000);
         const sent = await ctl('stream', { label: `down-${kind}`, spec });
         return { sent: sent as { sha: string; bytes: number }, got: (await received) as Received };
       },
