@@ -86,15 +86,11 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     this.options = options;
     // Channels announced by the remote side (onDataChannel) are already open.
     this.#state = dc.isOpen() ? 'open' : 'connecting';
-    dc.onOpen(() => this.#setState('open'));
-    dc.onClosed(() => this.#setState('closed'));
-    dc.onBufferedAmountLow(() => this.#pump());
-    dc.onError((err) => {
-      this.log.warn('channel error', { label: this.label, error: err });
-      if (this.listenerCount('error') > 0) {
-        emitSafely(this.log, 'error', () => this.emit('error', new GatewayError('NATIVE_ERROR', err)));
-      }
-    });
+    // The order of these registrations matters. node-datachannel gives every callback its own
+    // thread-safe function; libuv runs pending ones in the order they were created, and the closed
+    // callback frees the channel, dropping messages still queued behind it. Registered first, the
+    // messages that arrived before the close are delivered before it (a peer's close() must not
+    // overtake its data, webrtc-pc §6.2).
     dc.onMessage((msg) => {
       if (this.#state === 'closed') return;
       const data: ChannelMessage =
@@ -103,6 +99,34 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
       this.#stats.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
       emitSafely(this.log, 'message', () => this.emit('message', data));
     });
+    dc.onOpen(() => this.#setState('open'));
+    dc.onBufferedAmountLow(() => this.#pump());
+    dc.onError((err) => {
+      this.log.warn('channel error', { label: this.label, error: err });
+      if (this.listenerCount('error') > 0) {
+        emitSafely(this.log, 'error', () => this.emit('error', new GatewayError('NATIVE_ERROR', err)));
+      }
+    });
+    dc.onClosed(() => this.#setState('closed'));
+  }
+
+  /**
+   * Notices a close node-datachannel did not report: a channel the browser closes right after
+   * opening it can close natively before its closed callback is set (node-datachannel #211).
+   * PeerSession calls this periodically for its open channels.
+   */
+  checkAlive(): void {
+    if (this.#state !== 'open') return;
+    let open: boolean;
+    try {
+      open = this.dc.isOpen();
+    } catch {
+      open = false; // freed natively
+    }
+    if (!open) {
+      this.log.debug('channel closed without a close callback', { label: this.label });
+      this.#setState('closed');
+    }
   }
 
   /**

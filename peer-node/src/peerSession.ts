@@ -81,6 +81,9 @@ export interface PeerSessionOptions {
   maxMessageSize?: number;
 }
 
+/** How often open channels are checked for a close node-datachannel did not report. */
+const CHANNEL_CHECK_MS = 500;
+
 /** a=mid values of an SDP, in m-line order (for candidates that carry only sdpMLineIndex). */
 function midsOf(sdp: string): string[] {
   return [...sdp.matchAll(/^a=mid:(\S+)\r?$/gm)].map((m) => m[1] ?? '');
@@ -108,6 +111,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   #holdLocalCandidates = false;
   #heldCandidates: (CandidateInit | null)[] = [];
   #closed = false;
+  #aliveTimer: NodeJS.Timeout;
   readonly #createdAt = Date.now();
   #connectedAt: number | undefined;
   readonly #signal: (message: OutboundSignal) => void;
@@ -154,6 +158,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       }),
     );
     pc.onDataChannel(this.#guard('dataChannel', (dc: DataChannel) => this.#adopt(dc, 'browser')));
+    this.#aliveTimer = setInterval(() => {
+      for (const channel of this.channels) channel.checkAlive();
+    }, CHANNEL_CHECK_MS);
+    this.#aliveTimer.unref();
   }
 
   get state(): PeerConnectionState {
@@ -305,6 +313,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     if (this.#closed) return;
     if (tellPeer) this.#send({ type: 'bye', reason });
     this.#closed = true;
+    clearInterval(this.#aliveTimer);
     for (const channel of this.channels) {
       channel.close();
       channel.markClosed();

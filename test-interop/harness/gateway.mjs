@@ -239,6 +239,8 @@ async function run(st, req) {
       return stream(channelOf(st, req.label), req);
     case 'rss':
       return sampleRss(req.action);
+    case 'closeSession':
+      return null; // closed by control() once the reply is out
     default:
       throw new Error(`unknown op ${JSON.stringify(req.op)}`);
   }

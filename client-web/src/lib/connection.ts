@@ -289,11 +289,18 @@ export class GatewayConnection {
     } finally {
       clearTimeout(timer);
     }
-    const dtls = pc.sctp?.transport;
+    const sctp = pc.sctp;
+    const dtls = sctp?.transport;
     if (dtls) {
       emit({ kind: 'dtlsState', state: dtls.state });
       dtls.addEventListener('statechange', () => emit({ kind: 'dtlsState', state: dtls.state }));
     }
+    // The gateway's SCTP association is gone (it closed its PeerConnection): no channel can open
+    // again, so the session is over now rather than when ICE consent runs out (RFC 7675, ~30 s).
+    // Firefox reports this at once; Chromium only when ICE fails.
+    sctp?.addEventListener('statechange', () => {
+      if (sctp.state === 'closed') this.#finish('the gateway closed the connection');
+    });
   }
 
   async #onSignal(m: ServerMessage): Promise<void> {
