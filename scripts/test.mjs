@@ -109,6 +109,8 @@ if (existsSync(resultsFile)) {
     stats.unexpected + stats.flaky + stats.skipped,
     `${stats.flaky} flaky, ${stats.skipped} skipped`,
   );
+  // Every run leaves the matrix (scenario × browser × offer direction) as JSON and Markdown.
+  run('node', ['test-interop/matrix.mjs']);
 } else {
   record('interop', 0, 1, `playwright exited ${interopCode} without results`);
 }

@@ -27,19 +27,23 @@ export default defineConfig<DcOptions>({
         launchOptions: browser === 'chromium' ? chromiumLaunch() : firefoxLaunch(),
       };
       return [
-        { name: browser, use: { ...use, offerer: 'browser' as const }, metadata: { browser, variant: 'ws' } },
+        {
+          name: browser,
+          use: { ...use, offerer: 'browser' as const },
+          metadata: { browser, variant: 'ws', offerer: 'browser' },
+        },
         {
           name: `${browser} · gateway offers`,
           testMatch: /dc-.*\.spec\.ts/,
           use: { ...use, offerer: 'gateway' as const },
-          metadata: { browser, variant: 'ws' },
+          metadata: { browser, variant: 'ws', offerer: 'gateway' },
         },
         ...(['browser', 'gateway'] as const).map((offerer) => ({
           name: `${browser} · socket.io · ${offerer} offers`,
           testMatch: /dc-.*\.spec\.ts/,
           grep: /@core/,
           use: { ...use, offerer, transport: 'socket.io' as const },
-          metadata: { browser, variant: 'socket.io' },
+          metadata: { browser, variant: 'socket.io', offerer },
         })),
       ];
     }),
@@ -52,7 +56,7 @@ export default defineConfig<DcOptions>({
         launchOptions: chromiumLaunch(SNAP_ARGS),
         offerer,
       },
-      metadata: { browser: 'chromium', variant: 'snap' },
+      metadata: { browser: 'chromium', variant: 'snap', offerer },
     })),
   ],
 });

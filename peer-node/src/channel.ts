@@ -84,8 +84,9 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     this.label = dc.getLabel();
     this.protocol = dc.getProtocol();
     this.options = options;
-    // Channels announced by the remote side (onDataChannel) are already open.
-    this.#state = dc.isOpen() ? 'open' : 'connecting';
+    // Channels announced by the remote side (onDataChannel) are open when announced; one that
+    // reads closed already was closed before its callbacks existed (see checkAlive()).
+    this.#state = opener === 'browser' || dc.isOpen() ? 'open' : 'connecting';
     // The order of these registrations matters. node-datachannel gives every callback its own
     // thread-safe function; libuv runs pending ones in the order they were created, and the closed
     // callback frees the channel, dropping messages still queued behind it. Registered first, the
@@ -111,9 +112,12 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
   }
 
   /**
-   * Notices a close node-datachannel did not report: a channel the browser closes right after
-   * opening it can close natively before its closed callback is set (node-datachannel #211).
-   * PeerSession calls this periodically for its open channels.
+   * Notices a close node-datachannel did not report (node-datachannel #211). A browser that closes
+   * a channel right after creating or opening it can have it reset between libdatachannel
+   * announcing it and our onDataChannel callback running; the binding has no native close handler
+   * yet then, and libdatachannel's saved close event is dropped, so onClosed never fires while
+   * isOpen() already reads false. PeerSession calls this once its listeners are attached (after
+   * onClosed is registered: any later close fires the callback) and then every 500 ms.
    */
   checkAlive(): void {
     if (this.#state !== 'open') return;

@@ -315,10 +315,8 @@ test('@core the gateway ends the session with a bye: the browser ends it at once
   expect(result.reason).toContain('gateway said bye');
   expect(result.pc).toBe('closed');
   expect(result.ms).toBeLessThan(CLOSE_BOUND_MS);
-  test
-    .info()
-    .annotations.push({
-      type: 'measured',
-      description: `session ended ${result.ms} ms after the gateway closed it`,
-    });
+  test.info().annotations.push({
+    type: 'measured',
+    description: `session ended ${result.ms} ms after the gateway closed it`,
+  });
 });

@@ -16,7 +16,11 @@ export interface ConnectOptions {
   room?: string;
   transport?: SignalTransport;
   offerer?: Offerer;
-  /** Channels open when connect() resolves: opened by the browser or, when the gateway offers, by it. */
+  /**
+   * Channels open when connect() resolves: opened by the browser or, when the gateway offers, by
+   * it. A `negotiated` channel is created on both sides with its `id`: when the gateway offers, the
+   * offer-request tells it to; when the browser offers, the gateway application must create it.
+   */
   channels?: ChannelRequest[];
   /** Extra RTCConfiguration (iceServers default to the ones the server hands out). */
   rtcConfig?: RTCConfiguration;
@@ -42,6 +46,8 @@ function toInit(channel: ChannelRequest): RTCDataChannelInit {
   if (channel.ordered !== undefined) init.ordered = channel.ordered;
   if (channel.maxRetransmits !== undefined) init.maxRetransmits = channel.maxRetransmits;
   if (channel.maxPacketLifeTime !== undefined) init.maxPacketLifeTime = channel.maxPacketLifeTime;
+  if (channel.negotiated !== undefined) init.negotiated = channel.negotiated;
+  if (channel.id !== undefined) init.id = channel.id;
   return init;
 }
 
@@ -263,7 +269,16 @@ export class GatewayConnection {
       signaling.send({ type: 'offer', to: gatewayId, sdp: pc.localDescription?.sdp ?? offer.sdp ?? '' });
       emit({ kind: 'signaling', detail: 'sent offer' });
     } else {
-      for (const c of channels) wanted.push(this.channel(c.label, timeoutMs));
+      for (const c of channels) {
+        // A negotiated channel is announced by nobody: each side creates its own (same id).
+        if (c.negotiated === true) {
+          const channel = pc.createDataChannel(c.label, toInit(c));
+          this.#track(channel);
+          wanted.push(waitForOpen(channel, timeoutMs));
+        } else {
+          wanted.push(this.channel(c.label, timeoutMs));
+        }
+      }
       signaling.send({ type: 'offer-request', to: gatewayId, channels });
       emit({ kind: 'signaling', detail: 'asked the gateway to offer' });
     }
