@@ -91,9 +91,7 @@ async function closedEarly(dc: DcPage, how: 'before-open' | 'on-open', count: nu
   return open;
 }
 
-test('@core channels the browser closes the moment they open are seen closed by the gateway', async ({
-  dc,
-}) => {
+test('channels the browser closes the moment they open are seen closed by the gateway', async ({ dc }) => {
   expect(await closedEarly(dc, 'on-open', 10)).toEqual([]);
   const events = await dc.control<ChannelEvent[]>('events');
   for (let i = 0; i < 10; i++) {
@@ -122,7 +120,7 @@ test('@core the gateway closes a channel: the browser sees close', async ({ dc }
     .annotations.push({ type: 'measured', description: `browser saw the close after ${result.ms} ms` });
 });
 
-test('@core a new channel opens after others closed, and the old ids can be reused', async ({ dc }) => {
+test('a new channel opens after others closed, and the old ids can be reused', async ({ dc }) => {
   const result = await dc.page.evaluate(async () => {
     const conn = globalThis.conns!.main!;
     const first = await Promise.all([0, 1, 2].map((i) => conn.openChannel(`life-old-${i}`)));
@@ -303,7 +301,7 @@ test('@core the gateway closes the PeerConnection, without a bye: the browser se
   expect(result.endedMs).toBeLessThan(CONSENT_BOUND_MS);
 });
 
-test('@core the gateway ends the session with a bye: the browser ends it at once', async ({ dc }) => {
+test('the gateway ends the session with a bye: the browser ends it at once', async ({ dc }) => {
   const result = await dc.page.evaluate(async () => {
     const conn = globalThis.conns!.main!;
     const started = Date.now();

@@ -101,7 +101,7 @@ const MIXED: Omit<StreamSpec, 'seed'> = { kind: 'mixed', count: 10_000, maxSize:
 
 for (const ordered of [true, false]) {
   const kind = ordered ? 'ordered' : 'unordered';
-  test(`@core 10,000 mixed messages each way on an ${kind} reliable channel: all arrive${ordered ? ', in order,' : ''} with matching SHA-256`, async ({
+  test(`${ordered ? '@core ' : ''}10,000 mixed messages each way on an ${kind} reliable channel: all arrive${ordered ? ', in order,' : ''} with matching SHA-256`, async ({
     dc,
   }) => {
     // Bounded waits inside, so that a stall reports how far each side got instead of timing out.

@@ -24,10 +24,11 @@ function expected(o: Options) {
   };
 }
 
-const CASES: { name: string; options: Options }[] = [
-  { name: 'ordered reliable', options: { label: 'ordered-reliable' } },
+/** `core`: also run over Socket.IO signaling and with SNAP (the other cases only differ in SCTP). */
+const CASES: { name: string; options: Options; core?: boolean }[] = [
+  { name: 'ordered reliable', options: { label: 'ordered-reliable' }, core: true },
   { name: 'unordered reliable', options: { label: 'unordered-reliable', ordered: false } },
-  { name: 'maxRetransmits 0', options: { label: 'rtx-0', ordered: false, maxRetransmits: 0 } },
+  { name: 'maxRetransmits 0', options: { label: 'rtx-0', ordered: false, maxRetransmits: 0 }, core: true },
   { name: 'maxRetransmits 3', options: { label: 'rtx-3', maxRetransmits: 3 } },
   { name: 'maxPacketLifeTime 100 ms', options: { label: 'lifetime-100', maxPacketLifeTime: 100 } },
   { name: 'protocol field', options: { label: 'with-protocol', protocol: 'rtcgate.test/1 ✓' } },
@@ -42,8 +43,8 @@ function gatewayChannel(view: SessionInfo, id: number): ChannelInfo {
 }
 
 test.describe('opened by the browser', () => {
-  for (const { name, options } of CASES) {
-    test(`@core ${name}: the browser reads its options back, the gateway the label, protocol and id, and it echoes`, async ({
+  for (const { name, options, core } of CASES) {
+    test(`${core ? '@core ' : ''}${name}: the browser reads its options back, the gateway the label, protocol and id, and it echoes`, async ({
       dc,
     }) => {
       const seen = await dc.page.evaluate(async (o) => {
@@ -107,8 +108,8 @@ test.describe('opened by the browser', () => {
 });
 
 test.describe('opened by the gateway', () => {
-  for (const { name, options } of CASES) {
-    test(`@core ${name}: the browser sees "datachannel" with these options, both sides read them back, and it echoes`, async ({
+  for (const { name, options, core } of CASES) {
+    test(`${core ? '@core ' : ''}${name}: the browser sees "datachannel" with these options, both sides read them back, and it echoes`, async ({
       dc,
     }) => {
       const pending = dc.page.evaluate(async (label) => {
@@ -198,7 +199,7 @@ test('@core negotiated channels with explicit ids, created on both sides, open a
   }
 });
 
-test('@core channels opened by both sides at once, with the same label, stay separate', async ({ dc }) => {
+test('channels opened by both sides at once, with the same label, stay separate', async ({ dc }) => {
   const result = await dc.page.evaluate(async () => {
     const conn = globalThis.conns?.main;
     const ctl = globalThis.ctls?.main;
