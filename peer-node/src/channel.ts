@@ -88,19 +88,22 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     // reads closed already was closed before its callbacks existed (see checkAlive()).
     this.#state = opener === 'browser' || dc.isOpen() ? 'open' : 'connecting';
     // The order of these registrations matters. node-datachannel gives every callback its own
-    // thread-safe function; libuv runs pending ones in the order they were created, and the closed
-    // callback frees the channel, dropping messages still queued behind it. Registered first, the
-    // messages that arrived before the close are delivered before it (a peer's close() must not
-    // overtake its data, webrtc-pc §6.2).
+    // thread-safe function, and libuv runs pending ones in the order they were created. Open comes
+    // before message: a browser sends as soon as its channel opens, and a message delivered ahead
+    // of the open event found the channel still "connecting" (its echo was refused). Message comes
+    // before closed: the closed callback frees the channel and drops messages still queued behind
+    // it, so a peer's close() overtook its last data (webrtc-pc §6.2 forbids that).
+    dc.onOpen(() => this.#setState('open'));
     dc.onMessage((msg) => {
       if (this.#state === 'closed') return;
+      // Data only flows on an open channel, whatever order the callbacks ran in.
+      if (this.#state === 'connecting') this.#setState('open');
       const data: ChannelMessage =
         typeof msg === 'string' ? msg : Buffer.isBuffer(msg) ? msg : Buffer.from(msg);
       this.#stats.messagesIn++;
       this.#stats.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
       emitSafely(this.log, 'message', () => this.emit('message', data));
     });
-    dc.onOpen(() => this.#setState('open'));
     dc.onBufferedAmountLow(() => this.#pump());
     dc.onError((err) => {
       this.log.warn('channel error', { label: this.label, error: err });

@@ -10,6 +10,9 @@ import { readStats, type ConnectionStats } from './stats.js';
 
 export type Offerer = 'browser' | 'gateway';
 
+/** How long a closed SCTP association waits for the gateway's bye before ending the session. */
+const BYE_GRACE_MS = 250;
+
 export interface ConnectOptions {
   /** http(s) origin of the signaling server; the page's origin by default. */
   serverUrl?: string;
@@ -313,8 +316,11 @@ export class GatewayConnection {
     // The gateway's SCTP association is gone (it closed its PeerConnection): no channel can open
     // again, so the session is over now rather than when ICE consent runs out (RFC 7675, ~30 s).
     // Firefox reports this at once; Chromium only when ICE fails.
+    // A gateway that ends the session on purpose says bye first, but the bye travels through the
+    // signaling server and the SCTP close does not: give the bye (and its reason) a moment.
     sctp?.addEventListener('statechange', () => {
-      if (sctp.state === 'closed') this.#finish('the gateway closed the connection');
+      if (sctp.state === 'closed')
+        setTimeout(() => this.#finish('the gateway closed the connection'), BYE_GRACE_MS);
     });
   }
 
