@@ -214,8 +214,18 @@ describe('decodeClientFrame() error classes', () => {
     ],
     [
       'an extra field inside a channel',
-      { type: 'offer-request', to: A, channels: [{ label: 'x', id: 1 }] },
+      { type: 'offer-request', to: A, channels: [{ label: 'x', priority: 'high' }] },
       /channels/,
+    ],
+    [
+      'a channel with both maxRetransmits and maxPacketLifeTime',
+      { type: 'offer-request', to: A, channels: [{ label: 'x', maxRetransmits: 1, maxPacketLifeTime: 10 }] },
+      /maxPacketLifeTime/,
+    ],
+    [
+      'a negotiated channel without an id',
+      { type: 'offer-request', to: A, channels: [{ label: 'x', negotiated: true }] },
+      /id/,
     ],
     ['a peer id without the p_ prefix', { type: 'offer', to: 'AAAAAAAAAAAA', sdp: SDP }, /^.*to:/],
     ['a peer id too short', { type: 'offer', to: 'p_abc', sdp: SDP }, /to:/],
