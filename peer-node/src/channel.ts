@@ -244,6 +244,13 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
       if (typeof data === 'string') this.dc.sendMessage(data);
       else this.dc.sendMessageBinary(data);
     } catch (err) {
+      // node-datachannel can close a channel without calling back (node-datachannel #211): the
+      // send is the first to know. Report it as what it is, and close our side.
+      if (/DataChannel is closed/i.test(messageOf(err))) {
+        this.log.warn('channel found closed on send', { label: this.label });
+        this.#setState('closed');
+        throw new GatewayError('CHANNEL_NOT_OPEN', `channel "${this.label}" is closed`, { cause: err });
+      }
       throw new GatewayError('NATIVE_ERROR', `send on "${this.label}" failed: ${messageOf(err)}`, {
         cause: err,
       });

@@ -171,7 +171,15 @@ async function control(st, channel, raw) {
       message: err instanceof Error ? err.message : String(err),
     };
   }
-  if (channel.state === 'open') channel.send(JSON.stringify(reply));
+  try {
+    if (channel.state === 'open') channel.send(JSON.stringify(reply));
+  } catch (err) {
+    // The test sees the missing reply as its own failure; the harness must not die of it.
+    log.warn('control reply not sent', {
+      op: req.op,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
   if (req.op === 'closeSession')
     setTimeout(() => st.session.close('closed by the test', req.bye === true), 50);
 }
