@@ -63,6 +63,7 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
   readonly options: ChannelOptions;
   #state: DataChannelState;
   #lastId = 65535;
+  #closedReadings = 0;
   #stats = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
   #lowThreshold = 0;
   #aboveThreshold = false;
@@ -120,7 +121,8 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
    * announcing it and our onDataChannel callback running; the binding has no native close handler
    * yet then, and libdatachannel's saved close event is dropped, so onClosed never fires while
    * isOpen() already reads false. PeerSession calls this once its listeners are attached (after
-   * onClosed is registered: any later close fires the callback) and then every 500 ms.
+   * onClosed is registered: any later close fires the callback) and then every 500 ms; two closed
+   * readings in a row close the channel.
    */
   checkAlive(): void {
     if (this.#state !== 'open') return;
@@ -130,7 +132,9 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     } catch {
       open = false; // freed natively
     }
-    if (!open) {
+    // Two readings in a row (the first may come while libdatachannel is still opening it).
+    this.#closedReadings = open ? 0 : this.#closedReadings + 1;
+    if (this.#closedReadings >= 2) {
       this.log.debug('channel closed without a close callback', { label: this.label });
       this.#setState('closed');
     }

@@ -334,7 +334,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     this.channels.add(channel);
     channel.once('close', () => this.channels.delete(channel));
     emitSafely(this.#log, 'channel', () => this.emit('channel', channel));
-    // A channel the browser already closed again (node-datachannel #211) is reported closed now.
+    // A channel the browser already closed again (node-datachannel #211): first reading now.
     channel.checkAlive();
     return channel;
   }
