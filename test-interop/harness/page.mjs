@@ -142,4 +142,18 @@ function once(target, type, timeoutMs = 15_000) {
   });
 }
 
-export const harness = { controller, sendStream, receiveStream, once };
+/**
+ * An RTCDataChannel's options as the browser reads them back (webrtc-pc §6.2).
+ * @param {RTCDataChannel} ch
+ */
+function optionsOf(ch) {
+  return {
+    label: ch.label,
+    protocol: ch.protocol,
+    ordered: ch.ordered,
+    maxRetransmits: ch.maxRetransmits,
+    maxPacketLifeTime: ch.maxPacketLifeTime,
+  };
+}
+
+export const harness = { controller, sendStream, receiveStream, once, optionsOf };

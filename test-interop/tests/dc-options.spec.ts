@@ -55,13 +55,7 @@ test.describe('opened by the browser', () => {
         const { reply } = await rtcgate.echo(ch, `ping on ${label}`);
         return {
           reply,
-          props: {
-            label: ch.label,
-            protocol: ch.protocol,
-            ordered: ch.ordered,
-            maxRetransmits: ch.maxRetransmits,
-            maxPacketLifeTime: ch.maxPacketLifeTime,
-          },
+          props: harness.optionsOf(ch),
           negotiated: ch.negotiated,
           id: ch.id,
         };
@@ -119,13 +113,7 @@ test.describe('opened by the gateway', () => {
         const { reply } = await rtcgate.echo(ch, `ping on ${label}`);
         return {
           reply,
-          props: {
-            label: ch.label,
-            protocol: ch.protocol,
-            ordered: ch.ordered,
-            maxRetransmits: ch.maxRetransmits,
-            maxPacketLifeTime: ch.maxPacketLifeTime,
-          },
+          props: harness.optionsOf(ch),
           negotiated: ch.negotiated,
           id: ch.id,
         };
