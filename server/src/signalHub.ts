@@ -58,11 +58,14 @@ export class HubClient {
     this.hub.handle(this, frame);
   }
 
-  /** Called by the transport once the connection is gone, whatever the cause. */
-  closed(reason: string): void {
+  /**
+   * Called by the transport once the connection is gone, whatever the cause. `detail` is the
+   * transport's own word for it (a ws close code, a Socket.IO disconnect reason), for the log only.
+   */
+  closed(reason: string, detail?: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.hub.drop(this, reason);
+    this.hub.drop(this, reason, detail);
   }
 
   send(message: ServerMessage): void {
@@ -173,12 +176,17 @@ export class SignalHub {
   }
 
   /** @internal */
-  drop(client: HubClient, reason: string): void {
+  drop(client: HubClient, reason: string, detail?: string): void {
     this.#clients.delete(client);
     const member = client.member;
     if (!member) return;
     const others = this.rooms.leave(member.peerId);
-    this.#log.info('peer left', { room: member.room, peerId: member.peerId, reason });
+    this.#log.info('peer left', {
+      room: member.room,
+      peerId: member.peerId,
+      reason,
+      ...(detail === undefined ? {} : { detail }),
+    });
     for (const other of others) {
       other.handle.send({ type: 'peer-left', peerId: member.peerId, reason });
     }

@@ -20,6 +20,7 @@ import {
 } from '../src/protocol/index.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import type { ServerConfig } from '../src/config.js';
+import type { Logger } from '../src/log.js';
 import {
   IoTestClient,
   TEST_TRANSPORTS,
@@ -582,6 +583,43 @@ describe('rtcgate.signal.v1 across transports and per transport', () => {
     const left = await a.expect('peer-left', 10 * HEARTBEAT_MS);
     assert.deepEqual(left, { type: 'peer-left', peerId: dead.peerId, reason: 'connection lost' });
     await a.expectQuiet(3 * HEARTBEAT_MS);
+  });
+
+  test('the server log says what the transport reported when it announces a lost peer', async () => {
+    const lines: { message: string; context?: Record<string, unknown> }[] = [];
+    const recording = (): Logger => ({
+      debug: () => {},
+      info: (message, context) => lines.push({ message, context }),
+      warn: () => {},
+      error: () => {},
+      child: () => recording(),
+    });
+    const own = await startServer(
+      { port: 0, host: '127.0.0.1', heartbeatMs: HEARTBEAT_MS, staticDir: undefined },
+      recording(),
+    );
+    try {
+      const r = room();
+      const a = track(await WsTestClient.connect(wsUrlOf(own), 'A'));
+      await a.join(r, 'gateway');
+      const deadWs = track(await WsTestClient.connect(wsUrlOf(own), 'dead ws', { autoPong: false }));
+      await deadWs.join(r, 'browser');
+      await a.expect('peer-joined');
+      await a.expect('peer-left', 6 * HEARTBEAT_MS);
+      const deadIo = track(await IoTestClient.connect(httpUrlOf(own), 'dead io'));
+      await deadIo.join(r, 'browser');
+      await a.expect('peer-joined');
+      deadIo.stopAnsweringPings();
+      await a.expect('peer-left', 10 * HEARTBEAT_MS);
+      const left = lines.filter((l) => l.message === 'peer left').map((l) => l.context);
+      assert.deepEqual(left, [
+        { room: r, peerId: deadWs.peerId, reason: 'connection lost', detail: 'missed heartbeat' },
+        { room: r, peerId: deadIo.peerId, reason: 'connection lost', detail: 'ping timeout' },
+      ]);
+    } finally {
+      await Promise.all(opened.map((c) => c.close()));
+      await own.close();
+    }
   });
 
   test('ws: a frame over 1 MiB closes that connection with 1009; the server serves the others', async () => {

@@ -66,9 +66,8 @@ export function attachSocketIoTransport(
       else client.receive(undefined);
     });
     socket.on('disconnect', (reason) => {
-      log.debug('socket.io disconnected', { reason });
       // Same rule as the ws transport: only the client's own disconnect() is leaving.
-      client.closed(reason === 'client namespace disconnect' ? 'left' : 'connection lost');
+      client.closed(reason === 'client namespace disconnect' ? 'left' : 'connection lost', reason);
     });
   });
   return {

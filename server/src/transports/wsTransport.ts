@@ -59,6 +59,8 @@ export function attachWsTransport(
     handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
   });
   const alive = new WeakSet<WebSocket>();
+  /** Why the server itself terminated a connection, for the "peer left" log. */
+  const terminatedFor = new WeakMap<WebSocket, string>();
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = pathOf(req.url);
@@ -90,6 +92,7 @@ export function attachWsTransport(
           log.warn('client does not read its messages; closing', {
             peerId: client.member?.peerId,
           });
+          terminatedFor.set(ws, 'not reading');
           ws.terminate();
           return;
         }
@@ -103,10 +106,12 @@ export function attachWsTransport(
       client.receive(isBinary ? data : (data as Buffer).toString('utf8'));
     });
     ws.on('error', (err) => log.debug('ws error', { error: err.message }));
-    ws.on('close', (code) => {
+    ws.on('close', (code, why) => {
       // A close handshake from the client (1000 normal, 1001 going away) is leaving; anything else
       // (1006 no handshake, heartbeat termination, 1009 oversized frame) is a lost connection.
-      client.closed(code === 1000 || code === 1001 ? 'left' : 'connection lost');
+      const detail =
+        terminatedFor.get(ws) ?? (why.length > 0 ? `${code} ${why.toString('utf8')}` : String(code));
+      client.closed(code === 1000 || code === 1001 ? 'left' : 'connection lost', detail);
     });
   });
 
@@ -115,6 +120,7 @@ export function attachWsTransport(
   const timer = setInterval(() => {
     for (const ws of wss.clients) {
       if (!alive.has(ws)) {
+        terminatedFor.set(ws, 'missed heartbeat');
         ws.terminate();
         continue;
       }
