@@ -54,6 +54,7 @@ export default tseslint.config(
   {
     // Page code of the interop harness, injected into the browsers.
     files: ['test-interop/harness/page.mjs'],
-    languageOptions: { globals: { crypto: 'readonly', Blob: 'readonly' } },
+    // rtcgate: the browser library the page has loaded (client-web).
+    languageOptions: { globals: { crypto: 'readonly', Blob: 'readonly', rtcgate: 'readonly' } },
   },
 );

@@ -156,4 +156,28 @@ function optionsOf(ch) {
   };
 }
 
-export const harness = { controller, sendStream, receiveStream, once, optionsOf };
+/**
+ * Echo on a channel that may lose messages by its own options (maxRetransmits or
+ * maxPacketLifeTime, webrtc-pc §6.2): a lost ping or reply is allowed there, so it pings again,
+ * up to `attempts` times, `eachMs` apart. Reliable channels use rtcgate.echo(), which never
+ * retries. Resolves with the reply and how many pings it took.
+ * @param {RTCDataChannel} channel
+ * @param {string} text
+ * @param {{ attempts?: number; eachMs?: number }} [opts]
+ */
+async function echoLossy(channel, text, opts = {}) {
+  const { attempts = 5, eachMs = 2_000 } = opts;
+  if (channel.maxRetransmits === null && channel.maxPacketLifeTime === null) {
+    throw new Error(`channel "${channel.label}" is reliable: use rtcgate.echo, which does not retry`);
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { reply } = await rtcgate.echo(channel, text, eachMs);
+      return { reply, attempts: attempt };
+    } catch (err) {
+      if (attempt >= attempts || !(err instanceof Error && /CHANNEL_TIMEOUT/.test(err.message))) throw err;
+    }
+  }
+}
+
+export const harness = { controller, sendStream, receiveStream, once, optionsOf, echoLossy };

@@ -36,6 +36,16 @@ const CASES: { name: string; options: Options; core?: boolean }[] = [
   { name: 'empty label', options: { label: '' } },
 ];
 
+/** A partially reliable channel may lose a ping or its echo; say so when it happened. */
+function noteLostPings(attempts: number): void {
+  if (attempts > 1) {
+    test.info().annotations.push({
+      type: 'lost ping',
+      description: `the echo came on ping ${attempts} (the channel's options allow loss)`,
+    });
+  }
+}
+
 function gatewayChannel(view: SessionInfo, id: number): ChannelInfo {
   const channel = view.channels.find((c) => c.id === id);
   if (!channel) throw new Error(`gateway has no channel with id ${id}: ${JSON.stringify(view.channels)}`);
@@ -52,9 +62,13 @@ test.describe('opened by the browser', () => {
         if (!conn) throw new Error('not connected');
         const { label, ...init } = o;
         const ch = await conn.openChannel(label, init);
-        const { reply } = await rtcgate.echo(ch, `ping on ${label}`);
+        const lossy = ch.maxRetransmits !== null || ch.maxPacketLifeTime !== null;
+        const { reply, attempts } = lossy
+          ? await harness.echoLossy(ch, `ping on ${label}`)
+          : { ...(await rtcgate.echo(ch, `ping on ${label}`)), attempts: 1 };
         return {
           reply,
+          attempts,
           props: harness.optionsOf(ch),
           negotiated: ch.negotiated,
           id: ch.id,
@@ -63,6 +77,7 @@ test.describe('opened by the browser', () => {
       expect(seen.props).toEqual(expected(options));
       expect(seen.negotiated).toBe(false);
       expect(seen.reply).toBe(`ping on ${options.label}`);
+      noteLostPings(seen.attempts);
       const view = await dc.control<SessionInfo>('view');
       const g = gatewayChannel(view, seen.id ?? -1);
       expect({ label: g.label, protocol: g.protocol, negotiated: g.negotiated, opener: g.opener }).toEqual({
@@ -110,9 +125,13 @@ test.describe('opened by the gateway', () => {
         const conn = globalThis.conns?.main;
         if (!conn) throw new Error('not connected');
         const ch = await conn.channel(label);
-        const { reply } = await rtcgate.echo(ch, `ping on ${label}`);
+        const lossy = ch.maxRetransmits !== null || ch.maxPacketLifeTime !== null;
+        const { reply, attempts } = lossy
+          ? await harness.echoLossy(ch, `ping on ${label}`)
+          : { ...(await rtcgate.echo(ch, `ping on ${label}`)), attempts: 1 };
         return {
           reply,
+          attempts,
           props: harness.optionsOf(ch),
           negotiated: ch.negotiated,
           id: ch.id,
@@ -124,6 +143,7 @@ test.describe('opened by the gateway', () => {
       expect(seen.negotiated).toBe(false);
       expect(seen.id).toBe(opened.id);
       expect(seen.reply).toBe(`ping on ${options.label}`);
+      noteLostPings(seen.attempts);
       const g = gatewayChannel(await dc.control<SessionInfo>('view'), opened.id);
       expect({
         label: g.label,
@@ -158,7 +178,10 @@ test('@core negotiated channels with explicit ids, created on both sides, open a
       const { label, ...init } = o;
       const ch = conn.pc.createDataChannel(label, init);
       await rtcgate.waitForOpen(ch);
-      const { reply } = await rtcgate.echo(ch, `ping ${label}`);
+      const lossy = ch.maxRetransmits !== null || ch.maxPacketLifeTime !== null;
+      const { reply } = lossy
+        ? await harness.echoLossy(ch, `ping ${label}`)
+        : await rtcgate.echo(ch, `ping ${label}`);
       out.push({ label: ch.label, id: ch.id, negotiated: ch.negotiated, ordered: ch.ordered, reply });
     }
     return out;
