@@ -1,21 +1,36 @@
-/** HTTP: the built page at /, GET /healthz. */
+/** HTTP: the built page at /, GET /healthz, GET /ice-servers. */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
-import { PROTOCOL, PROTOCOL_VERSION } from './protocol/index.js';
+import { PROTOCOL, PROTOCOL_VERSION, type IceServer } from './protocol/index.js';
 import type { SignalHub } from './signalHub.js';
+import type { TurnConfig } from './turn.js';
 
 export interface AppOptions {
   /** Folder holding the built page (client-web/dist); undefined serves no page. */
   staticDir: string | undefined;
   hub: SignalHub;
+  /** The ICE servers for a peer named `name`, TURN credentials included. */
+  iceServers: (name: string) => IceServer[];
+  turn: TurnConfig | undefined;
 }
 
-export function createApp({ staticDir, hub }: AppOptions): Express {
+export function createApp({ staticDir, hub, iceServers, turn }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', protocol: PROTOCOL, version: PROTOCOL_VERSION, ...hub.stats() });
+  });
+  // Fresh ICE servers for a peer that outlives its join-time TURN credentials (a long-running
+  // gateway, a page open for hours). Never cached: each reply carries credentials of its own.
+  app.get('/ice-servers', (_req, res) => {
+    const name = `h_${randomBytes(6).toString('base64url')}`;
+    res.set('Cache-Control', 'no-store');
+    res.json({
+      iceServers: iceServers(name),
+      ttl: turn ? turn.ttlSeconds : null,
+    });
   });
   if (staticDir && existsSync(path.join(staticDir, 'index.html'))) {
     app.use(express.static(staticDir, { index: 'index.html' }));

@@ -2,8 +2,8 @@
 /**
  * rtcgate-server: the signaling server alone.
  *   rtcgate-server [--port N] [--host H] [--static-dir DIR]
- * Every flag has an environment variable (PORT, HOST, STATIC_DIR, ICE_SERVERS, HEARTBEAT_MS,
- * MAX_PEERS_PER_ROOM, LOG_LEVEL); flags win.
+ * Every flag has an environment variable (PORT, HOST, STATIC_DIR, ICE_SERVERS, TURN_URLS,
+ * TURN_SECRET, TURN_TTL, HEARTBEAT_MS, MAX_PEERS_PER_ROOM, LOG_LEVEL); flags win.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, serverConfigFromEnv } from './config.js';
@@ -17,6 +17,11 @@ Options (environment variable in brackets):
   --host H            listen address [HOST], default 0.0.0.0
   --static-dir DIR    folder of the built page [STATIC_DIR], default client-web/dist
   --ice-servers JSON  RTCIceServer[] handed to peers [ICE_SERVERS], default []
+  --turn-urls LIST    comma-separated turn:/turns: URLs of coturn [TURN_URLS]; each peer gets
+                      short-lived credentials for them (needs --turn-secret)
+  --turn-secret S     coturn's static-auth-secret [TURN_SECRET] (prefer the environment: flags
+                      show in the process list)
+  --turn-ttl SECONDS  how long a TURN credential is valid [TURN_TTL], default 3600
   --heartbeat-ms N    ping interval for dead-connection detection [HEARTBEAT_MS], default 10000
   --log-level L       debug|info|warn|error|silent [LOG_LEVEL], default info
   -h, --help          this text
@@ -29,6 +34,9 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       'static-dir': { type: 'string' },
       'ice-servers': { type: 'string' },
+      'turn-urls': { type: 'string' },
+      'turn-secret': { type: 'string' },
+      'turn-ttl': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -43,6 +51,9 @@ async function main(): Promise<void> {
   if (values.host !== undefined) env.HOST = values.host;
   if (values['static-dir'] !== undefined) env.STATIC_DIR = values['static-dir'];
   if (values['ice-servers'] !== undefined) env.ICE_SERVERS = values['ice-servers'];
+  if (values['turn-urls'] !== undefined) env.TURN_URLS = values['turn-urls'];
+  if (values['turn-secret'] !== undefined) env.TURN_SECRET = values['turn-secret'];
+  if (values['turn-ttl'] !== undefined) env.TURN_TTL = values['turn-ttl'];
   if (values['heartbeat-ms'] !== undefined) env.HEARTBEAT_MS = values['heartbeat-ms'];
   if (values['log-level'] !== undefined) env.LOG_LEVEL = values['log-level'];
   const config = serverConfigFromEnv(env);

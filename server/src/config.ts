@@ -4,12 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseLogLevel, type LogLevel } from './log.js';
 import { iceServerSchema, type IceServer } from './protocol/index.js';
+import { DEFAULT_TURN_TTL_SECONDS, type TurnConfig } from './turn.js';
 
 export interface ServerConfig {
   port: number;
   host: string;
   staticDir: string | undefined;
   iceServers: IceServer[];
+  /** TURN with short-lived credentials (TURN_URLS + TURN_SECRET); undefined: no TURN. */
+  turn: TurnConfig | undefined;
   heartbeatMs: number;
   maxPeersPerRoom: number;
   logLevel: LogLevel;
@@ -59,6 +62,31 @@ export function parseIceServers(name: string, value: string | undefined): IceSer
   return parsed.data;
 }
 
+/**
+ * TURN_URLS (comma-separated turn:/turns: URLs), TURN_SECRET (coturn's static-auth-secret) and
+ * TURN_TTL (seconds): all or nothing for the first two.
+ */
+export function parseTurn(env: NodeJS.ProcessEnv): TurnConfig | undefined {
+  const urls = (env.TURN_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  const secret = env.TURN_SECRET ?? '';
+  const ttlSeconds = int('TURN_TTL', env.TURN_TTL, DEFAULT_TURN_TTL_SECONDS, 60, 7 * 24 * 3600);
+  if (urls.length === 0 && secret === '') return undefined;
+  if (urls.length === 0) throw new ConfigError('TURN_URLS', 'is required with TURN_SECRET');
+  if (secret === '') throw new ConfigError('TURN_SECRET', 'is required with TURN_URLS');
+  for (const url of urls) {
+    if (!/^turns?:[^\s?]+(\?transport=(udp|tcp))?$/.test(url)) {
+      throw new ConfigError(
+        'TURN_URLS',
+        `"${url}" is not a TURN URL (turn:host[:port] or turns:host[:port], optionally ?transport=udp|tcp)`,
+      );
+    }
+  }
+  return { urls, secret, ttlSeconds };
+}
+
 export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   let logLevel: LogLevel;
   try {
@@ -71,6 +99,7 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
     host: env.HOST?.trim() || '0.0.0.0',
     staticDir: env.STATIC_DIR?.trim() || DEFAULT_STATIC_DIR,
     iceServers: parseIceServers('ICE_SERVERS', env.ICE_SERVERS),
+    turn: parseTurn(env),
     heartbeatMs: int('HEARTBEAT_MS', env.HEARTBEAT_MS, 10_000, 100, 600_000),
     maxPeersPerRoom: int('MAX_PEERS_PER_ROOM', env.MAX_PEERS_PER_ROOM, 1000, 2, 1_000_000),
     logLevel,

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import type { ServerConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
+import type { IceServer } from './protocol/index.js';
+import { turnIceServers } from './turn.js';
 import { SignalHub } from './signalHub.js';
 import { attachSocketIoTransport } from './transports/socketIoTransport.js';
 import { attachWsTransport, SIGNAL_PATH } from './transports/wsTransport.js';
@@ -24,12 +26,16 @@ export async function startServer(
   log: Logger = createLogger('server', config.logLevel ?? 'info'),
 ): Promise<RunningServer> {
   const heartbeatMs = config.heartbeatMs ?? 10_000;
+  const iceServersFor = (name: string): IceServer[] => [
+    ...(config.iceServers ?? []),
+    ...turnIceServers(config.turn, name),
+  ];
   const hub = new SignalHub({
-    iceServers: () => config.iceServers ?? [],
+    iceServers: (_role, peerId) => iceServersFor(peerId),
     maxPeersPerRoom: config.maxPeersPerRoom ?? 1000,
     log: log.child('hub'),
   });
-  const app = createApp({ staticDir: config.staticDir, hub });
+  const app = createApp({ staticDir: config.staticDir, hub, iceServers: iceServersFor, turn: config.turn });
   const http = createServer(app);
   const ws = attachWsTransport(http, hub, { heartbeatMs, log: log.child('ws') });
   const io = attachSocketIoTransport(http, hub, { heartbeatMs, log: log.child('socket.io') });

@@ -27,8 +27,8 @@ export interface Connection {
 }
 
 export interface HubOptions {
-  /** ICE servers handed to each peer in its join reply. */
-  iceServers: (role: 'browser' | 'gateway') => IceServer[];
+  /** ICE servers handed to each peer in its join reply (with TURN credentials of its own). */
+  iceServers: (role: 'browser' | 'gateway', peerId: string) => IceServer[];
   maxPeersPerRoom?: number;
   log: Logger;
 }
@@ -150,7 +150,7 @@ export class SignalHub {
         peerId: self.peerId,
         role: self.role,
         peers: joined.peers,
-        iceServers: this.options.iceServers(self.role),
+        iceServers: this.options.iceServers(self.role, self.peerId),
       });
       for (const other of this.rooms.othersInRoom(self.room, self.peerId)) {
         other.handle.send({ type: 'peer-joined', peerId: self.peerId, role: self.role });
