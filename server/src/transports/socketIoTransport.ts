@@ -54,6 +54,7 @@ export function attachSocketIoTransport(
     next(err);
   });
   nsp.on('connection', (socket: Socket<SignalEvents, SignalEvents>) => {
+    log.debug('socket.io connected', { remote: socket.handshake.address });
     const client = hub.attach({
       transport: 'socket.io',
       send(text) {
