@@ -53,11 +53,49 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   #peerId: string | undefined;
   #closed = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
+  #iceRefreshTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly options: GatewayOptions) {
     super();
     this.room = options.room ?? DEFAULT_ROOM;
     this.#log = options.log ?? createLogger('gateway');
+  }
+
+  /** The ICE servers new sessions get (TURN credentials are refreshed before they expire). */
+  get iceServers(): IceServer[] {
+    return this.#iceServers;
+  }
+
+  /**
+   * Fetches fresh ICE servers (new TURN credentials) from the signaling server's GET /ice-servers,
+   * for the sessions created from now on. Called by itself halfway through a credential's life.
+   */
+  async refreshIceServers(): Promise<IceServer[]> {
+    const url = iceServersUrlOf(this.options.signalUrl);
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new GatewayError('SIGNALING_FAILED', `GET ${url.href} answered ${res.status}`);
+    const body = (await res.json()) as { iceServers?: unknown };
+    if (!Array.isArray(body.iceServers)) {
+      throw new GatewayError('SIGNALING_FAILED', `GET ${url.href} sent no iceServers list`);
+    }
+    this.#iceServers = body.iceServers as IceServer[];
+    this.#scheduleIceRefresh();
+    return this.#iceServers;
+  }
+
+  #scheduleIceRefresh(): void {
+    clearTimeout(this.#iceRefreshTimer);
+    const delay = iceRefreshDelayMs(this.#iceServers);
+    if (delay === undefined || this.#closed || this.options.iceServers) return;
+    this.#iceRefreshTimer = setTimeout(() => {
+      this.refreshIceServers().then(
+        () => this.#log.info('TURN credentials refreshed'),
+        (err: unknown) => {
+          this.#log.warn('TURN credential refresh failed; trying again in 30 s', { error: messageOf(err) });
+          this.#iceRefreshTimer = setTimeout(() => this.#scheduleIceRefresh(), 30_000).unref();
+        },
+      );
+    }, delay).unref();
   }
 
   /** The gateway's peer id in its room, once joined. */
@@ -88,6 +126,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     for (const { url, reason } of convertIceServers(this.#iceServers).skipped) {
       this.#log.warn('ICE server not usable by node-datachannel', { url, reason });
     }
+    this.#scheduleIceRefresh();
     signal.on('message', (m) => this.#onSignal(m));
     signal.on('error', (err) => this.#log.warn('signaling error', { error: err.message }));
     signal.on('close', (code, reason) => this.#onSignalClosed(code, reason));
@@ -105,6 +144,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#iceRefreshTimer);
     for (const session of [...this.sessions.values()]) session.close('gateway shutting down', true);
     await this.#signal?.close(1001, 'gateway shutting down');
   }
@@ -217,4 +257,24 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     };
     attempt();
   }
+}
+
+/** http(s)://host:port/ice-servers of the signaling server at ws(s)://host:port/signal. */
+export function iceServersUrlOf(signalUrl: string): URL {
+  const url = new URL('/ice-servers', signalUrl);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  return url;
+}
+
+/**
+ * When to fetch fresh ICE servers: halfway between now and the earliest expiry among TURN REST
+ * usernames ("<unix seconds>:<name>"); undefined when none expires. Never sooner than 1 s.
+ */
+export function iceRefreshDelayMs(servers: IceServer[], nowMs: number = Date.now()): number | undefined {
+  const expiries = servers
+    .map((s) => /^(\d+):/.exec(s.username ?? '')?.[1])
+    .filter((e): e is string => e !== undefined)
+    .map((e) => Number(e) * 1000);
+  if (expiries.length === 0) return undefined;
+  return Math.max(1000, Math.floor((Math.min(...expiries) - nowMs) / 2));
 }

@@ -23,4 +23,5 @@ export {
 export { GatewayError, GATEWAY_ERROR_CODES, type GatewayErrorCode } from './errors.js';
 export { SignalClient } from './signalClient.js';
 export { convertIceServers } from './iceServers.js';
+export { iceRefreshDelayMs, iceServersUrlOf } from './gateway.js';
 export { startStatusServer, type StatusServer } from './statusServer.js';

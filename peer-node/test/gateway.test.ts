@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { connect } from 'node:net';
 import nodeDataChannel from 'node-datachannel';
 import { startServer } from 'rtcgate-server';
-import { Gateway } from '../src/gateway.js';
+import { Gateway, iceRefreshDelayMs, iceServersUrlOf } from '../src/gateway.js';
 import { startStatusServer } from '../src/statusServer.js';
 import { GatewayError } from '../src/errors.js';
 import { FakeBrowser, nextMessage, quiet, startStack, until, type Stack } from './pair.js';
@@ -284,4 +284,55 @@ test('the status endpoint answers odd request targets and keeps serving', async 
   } finally {
     await status.close();
   }
+});
+
+test('the gateway takes TURN credentials of its own from its join reply and refreshes them from GET /ice-servers', async () => {
+  const server = await startServer(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      staticDir: undefined,
+      turn: { urls: ['turn:127.0.0.1:3478?transport=udp'], secret: 's', ttlSeconds: 600 },
+    },
+    quiet,
+  );
+  const gateway = new Gateway({
+    signalUrl: `ws://127.0.0.1:${server.port}/signal`,
+    room: 'turn',
+    log: quiet,
+  });
+  try {
+    const peerId = await gateway.start();
+    const first = gateway.iceServers.find((s) => s.username);
+    assert.match(first?.username ?? '', new RegExp(`^\\d+:${peerId}$`));
+    // Halfway through the credential's life (600 s), give or take the second it was minted in.
+    const delay = iceRefreshDelayMs(gateway.iceServers) ?? 0;
+    assert.ok(delay > 298_000 && delay <= 300_000, `refresh in ${delay} ms`);
+    const fresh = await gateway.refreshIceServers();
+    const second = fresh.find((s) => s.username);
+    assert.ok(second?.credential);
+    assert.notEqual(second.username, first?.username);
+    assert.deepEqual(gateway.iceServers, fresh, 'new sessions get the fresh ones');
+  } finally {
+    await gateway.close();
+    await server.close();
+  }
+});
+
+test('iceRefreshDelayMs: halfway to the earliest TURN REST expiry, none without one, never under 1 s', () => {
+  const now = 1_700_000_000_000;
+  assert.equal(iceRefreshDelayMs([{ urls: 'stun:s' }], now), undefined);
+  assert.equal(
+    iceRefreshDelayMs(
+      [
+        { urls: 'turn:a', username: '1700003600:p', credential: 'c' },
+        { urls: 'turn:b', username: '1700000600:p', credential: 'c' },
+      ],
+      now,
+    ),
+    300_000,
+  );
+  assert.equal(iceRefreshDelayMs([{ urls: 'turn:a', username: '1699999000:p', credential: 'c' }], now), 1000);
+  assert.equal(iceServersUrlOf('wss://example.org:8443/signal').href, 'https://example.org:8443/ice-servers');
+  assert.equal(iceServersUrlOf('ws://127.0.0.1:8080/signal').href, 'http://127.0.0.1:8080/ice-servers');
 });
