@@ -9,6 +9,8 @@ export interface CandidateSummary {
   address: string;
   port: number;
   protocol: string;
+  /** For a relay candidate, how it reaches the TURN server ("udp", "tcp", "tls"); else null. */
+  relayProtocol: string | null;
 }
 
 export interface ConnectionStats {
@@ -41,6 +43,7 @@ function candidateOf(stat: Stat | undefined): CandidateSummary | null {
     address: text(stat.address) || text(stat.ip),
     port: typeof stat.port === 'number' ? stat.port : 0,
     protocol: text(stat.protocol),
+    relayProtocol: text(stat.relayProtocol) || null,
   };
 }
 

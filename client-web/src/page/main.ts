@@ -121,7 +121,7 @@ async function refreshStats(): Promise<void> {
   // Chromium leaves its own (mDNS-hidden) host address out of the stats.
   const addr = (a: string) => a || '(address hidden by the browser)';
   ui.pair.textContent = p
-    ? `local ${p.local.type} ${addr(p.local.address)}:${p.local.port}/${p.local.protocol} ⇄ remote ${p.remote.type} ${addr(p.remote.address)}:${p.remote.port}/${p.remote.protocol}`
+    ? `local ${p.local.type}${p.local.relayProtocol ? ` (TURN over ${p.local.relayProtocol})` : ''} ${addr(p.local.address)}:${p.local.port}/${p.local.protocol} ⇄ remote ${p.remote.type} ${addr(p.remote.address)}:${p.remote.port}/${p.remote.protocol}`
     : 'none yet';
   const cipher = s.dtlsCipher ? `, cipher ${s.dtlsCipher}` : ', cipher not exposed by this browser';
   setState(
