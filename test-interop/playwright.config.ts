@@ -29,6 +29,7 @@ export default defineConfig<DcOptions>({
       return [
         {
           name: browser,
+          testIgnore: /lab-.*\.spec\.ts/,
           use: { ...use, offerer: 'browser' as const },
           metadata: { browser, variant: 'ws', offerer: 'browser' },
         },
@@ -57,6 +58,16 @@ export default defineConfig<DcOptions>({
         offerer,
       },
       metadata: { browser: 'chromium', variant: 'snap', offerer },
+    })),
+    // The network lab (root only: namespaces, iptables, coturn): NAT traversal per topology.
+    ...(['chromium', 'firefox'] as const).map((browser) => ({
+      name: `${browser} · lab`,
+      testMatch: /lab-.*\.spec\.ts/,
+      use: {
+        browserName: browser,
+        launchOptions: browser === 'chromium' ? chromiumLaunch() : firefoxLaunch(),
+      },
+      metadata: { browser, variant: 'lab', offerer: 'browser' },
     })),
   ],
 });

@@ -33,7 +33,12 @@ export interface CoturnOptions {
   realm?: string;
   /** More turnserver flags (they override the configuration file). */
   args?: string[];
-  /** The command to start it with, e.g. ['ip', 'netns', 'exec', 'ns'] in front of turnserver. */
+  /** UDP/TCP port to listen on; a free one on `host` by default. */
+  port?: number;
+  /**
+   * In front of turnserver, e.g. ['ip', 'netns', 'exec', 'ns']. Readiness is then read from its
+   * log, as a probe from here may not reach it.
+   */
   prefix?: string[];
 }
 
@@ -57,7 +62,7 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
   if (missing) throw new Error(missing);
   const host = options.host ?? '127.0.0.1';
   const realm = options.realm ?? 'rtcgate.test';
-  const port = await freeUdpPort(host);
+  const port = options.port ?? (await freeUdpPort(host));
   const dir = mkdtempSync(path.join(tmpdir(), 'rtcgate-coturn-'));
   const argv = [
     ...(options.prefix ?? []),
@@ -97,14 +102,20 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
       await stop();
       throw new Error(`turnserver exited with ${child.exitCode}:\n${output}`);
     }
-    const probe = await TurnClient.open(host, port, '', '');
-    try {
-      const reply = await probe.binding(600);
-      if (reply.kind === 'success') break;
-    } catch {
-      // not up yet
-    } finally {
-      probe.close();
+    if (options.prefix) {
+      // Its last start-up line, once its listeners and relay threads are up.
+      if (/Total General servers/.test(output)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } else {
+      const probe = await TurnClient.open(host, port, '', '');
+      try {
+        const reply = await probe.binding(600);
+        if (reply.kind === 'success') break;
+      } catch {
+        // not up yet
+      } finally {
+        probe.close();
+      }
     }
     if (Date.now() > deadline) {
       await stop();

@@ -1,0 +1,129 @@
+/**
+ * NAT traversal in the network lab (fixtures/lab.ts): the browser and the gateway at sites behind
+ * real (iptables) NATs or on the lab's internet, coturn as STUN and TURN server, the signaling
+ * server handing out TURN credentials. For each topology the selected candidate pair, as the
+ * browser's getStats() and the gateway's libdatachannel report it, is what the topology must
+ * produce; an echo and a 4 MiB transfer with matching SHA-256 cross it.
+ */
+import type { SessionInfo } from 'rtcgate-peer-node';
+import type { CandidateSummary } from '../../client-web/src/lib/index.js';
+import { streamSha } from '../fixtures/expect-stream.js';
+import { expect, test } from '../fixtures/lab.js';
+import type { LabSpec } from '../lab/lab.js';
+import type { StreamSpec } from '../harness/streams.mjs';
+
+interface Pair {
+  local: CandidateSummary;
+  remote: CandidateSummary;
+}
+
+interface Topology {
+  name: string;
+  spec: LabSpec;
+  rtcConfig?: RTCConfiguration;
+  /** What the pair must be, from the browser's and from the gateway's side. */
+  check(browser: Pair, gateway: SessionInfo['selectedPair']): void;
+}
+
+const NAT_B = '203.0.113.101';
+const NAT_G = '203.0.113.102';
+const GATEWAY_PUBLIC = '203.0.113.30';
+const COTURN = '203.0.113.3';
+
+const TOPOLOGIES: Topology[] = [
+  {
+    name: '1. browser behind a NAT, gateway on the internet: direct, the gateway sees the NAT (srflx/prflx)',
+    spec: { browser: { nat: 'cone' }, gateway: {} },
+    check(b, g) {
+      expect([b.local.type, b.remote.type]).not.toContain('relay');
+      expect(b.remote).toMatchObject({ address: GATEWAY_PUBLIC, protocol: 'udp' });
+      expect(['srflx', 'prflx']).toContain(g?.remote.type);
+      expect(g?.remote.address).toBe(NAT_B);
+    },
+  },
+  {
+    name: '2. both behind endpoint-independent NATs, STUN only: server-reflexive on both sides, no relay',
+    spec: { browser: { nat: 'cone' }, gateway: { nat: 'cone' } },
+    check(b, g) {
+      expect([b.local.type, b.remote.type]).not.toContain('relay');
+      expect(['srflx', 'prflx']).toContain(b.remote.type);
+      expect(b.remote).toMatchObject({ address: NAT_G, protocol: 'udp' });
+      expect(['srflx', 'prflx']).toContain(g?.remote.type);
+      expect(g?.remote.address).toBe(NAT_B);
+    },
+  },
+  {
+    name: '3. both behind symmetric NATs: no direct path, relayed by TURN',
+    spec: { browser: { nat: 'symmetric' }, gateway: { nat: 'symmetric' } },
+    check(b, g) {
+      const relayed = b.local.type === 'relay' || b.remote.type === 'relay';
+      expect(relayed, `browser pair ${JSON.stringify(b)}`).toBe(true);
+      expect(b.local.type === 'relay' ? b.local.address : b.remote.address).toBe(COTURN);
+      expect(g?.local.type === 'relay' || g?.remote.type === 'relay').toBe(true);
+    },
+  },
+  {
+    name: '4. browser where outbound UDP is blocked: TURN over TCP',
+    spec: { browser: { nat: 'cone', blockUdp: true }, gateway: {} },
+    check(b) {
+      expect(b.local).toMatchObject({ type: 'relay', relayProtocol: 'tcp', address: COTURN });
+    },
+  },
+  {
+    name: "5. browser with iceTransportPolicy 'relay': relay only",
+    spec: { browser: { nat: 'cone' }, gateway: {} },
+    rtcConfig: { iceTransportPolicy: 'relay' },
+    check(b) {
+      expect(b.local).toMatchObject({ type: 'relay', relayProtocol: 'udp', address: COTURN });
+    },
+  },
+];
+
+const FOUR_MIB: StreamSpec = { seed: 44, count: 256, kind: 'binary', size: 16_384 };
+
+for (const topology of TOPOLOGIES) {
+  test.describe(() => {
+    test.use({ labSpec: topology.spec });
+    test(topology.name, async ({ labRun }) => {
+      test.setTimeout(120_000);
+      const dc = await labRun.connect(topology.rtcConfig);
+      const seen = await dc.page.evaluate(async () => {
+        const conn = globalThis.conns!.main!;
+        const ch = await conn.openChannel('echo');
+        const { reply } = await rtcgate.echo(ch, 'across the lab');
+        return { reply, stats: await rtcgate.readStats(conn.pc) };
+      });
+      expect(seen.reply).toBe('across the lab');
+      const pair = seen.stats.selectedPair;
+      expect(pair, 'the browser reports a selected pair').not.toBeNull();
+      const view = await dc.control<SessionInfo>('view');
+      test.info().annotations.push({
+        type: 'selected pair',
+        description:
+          `browser: local ${describe(pair!.local)} ⇄ remote ${describe(pair!.remote)}; ` +
+          `gateway: local ${view.selectedPair?.local.type} ${view.selectedPair?.local.address} ⇄ ` +
+          `remote ${view.selectedPair?.remote.type} ${view.selectedPair?.remote.address}`,
+      });
+      topology.check(pair!, view.selectedPair);
+
+      const sent = await dc.page.evaluate(async (spec) => {
+        const conn = globalThis.conns!.main!;
+        const ctl = globalThis.ctls!.main!;
+        const ch = await conn.openChannel('sink-lab');
+        await ctl('sink', { label: 'sink-lab', count: spec.count });
+        const sent = await harness.sendStream(ch, spec);
+        return {
+          sent,
+          got: (await ctl('sinkResult', { label: 'sink-lab', waitMs: 60_000 })) as { sha: string },
+        };
+      }, FOUR_MIB);
+      const expected = streamSha(FOUR_MIB);
+      expect(sent.sent.bytes).toBe(4 * 1024 * 1024);
+      expect(sent.got).toMatchObject({ received: FOUR_MIB.count, missing: 0, sha: expected.sha });
+    });
+  });
+}
+
+function describe(c: CandidateSummary): string {
+  return `${c.type}${c.relayProtocol ? `(${c.relayProtocol})` : ''} ${c.address}:${c.port}/${c.protocol}`;
+}
