@@ -160,6 +160,24 @@ export class Lab {
       'ACCEPT',
     );
     await sh(...r, 'iptables', '-A', 'FORWARD', '-i', 'wan', '-j', 'DROP');
+    // Nor does anything unsolicited reach the router itself: accepted there, it would take the
+    // conntrack tuple a later outgoing packet maps to, and MASQUERADE would move that packet to
+    // another port, breaking endpoint-independent mapping (and hole punching) by accident.
+    await sh(
+      ...r,
+      'iptables',
+      '-A',
+      'INPUT',
+      '-i',
+      'wan',
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'ESTABLISHED,RELATED',
+      '-j',
+      'ACCEPT',
+    );
+    await sh(...r, 'iptables', '-A', 'INPUT', '-i', 'wan', '-j', 'DROP');
     if (spec.blockUdp) await this.#blockUdp(s.router, 'FORWARD', 'FORWARD', 'wan');
   }
 
