@@ -5,8 +5,9 @@
  *   firefox-in-netns.mjs <namespace> <firefox> [firefox args…]
  * Playwright drives stock Firefox over WebDriver BiDi, a WebSocket on the browser's loopback,
  * which is the namespace's loopback here and out of Playwright's reach. This wrapper relays it: it
- * listens on the host's loopback, and for each connection runs a small pipe inside the namespace
- * to Firefox's port; the "listening" line Playwright waits for names the relay's port instead.
+ * listens on the host's loopback (on Firefox's port number) and for each connection runs a small
+ * pipe inside the namespace to Firefox's port; the "listening" line Playwright waits for is
+ * passed on once the relay listens.
  * Only the control connection crosses; the browser's own traffic stays in the namespace.
  */
 import { spawn } from 'node:child_process';
@@ -34,7 +35,12 @@ async function relay(inner) {
     socket.on('close', () => pipe.kill());
     pipe.on('exit', () => socket.destroy());
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  // The same port number outside as inside when it is free here: Firefox checks that the Host
+  // header names the port it listens on (a 400 otherwise).
+  await new Promise((resolve) => {
+    server.once('error', () => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+    server.listen(inner, '127.0.0.1', () => resolve(undefined));
+  });
   server.unref();
   const address = server.address();
   return typeof address === 'object' && address ? address.port : 0;
