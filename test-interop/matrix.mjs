@@ -21,9 +21,10 @@ const VARIANTS = {
   ws: 'WebSocket signaling (rtcgate.signal.v1)',
   'socket.io': 'Socket.IO signaling (the @core scenarios)',
   snap: 'Chromium with SCTP SNAP on (`--enable-features=WebRtcSctpSnap`, the @core scenarios)',
+  lab: 'Network lab: NAT traversal through iptables NATs and coturn (`tests/lab-*.spec.ts`, as root)',
 };
 /** Annotation types that carry a measurement worth showing. */
-const MEASURED = new Set(['measured', 'max-message-size', 'order']);
+const MEASURED = new Set(['measured', 'max-message-size', 'order', 'selected pair']);
 
 const projects = new Map(
   report.config.projects.map((p) => [

@@ -16,6 +16,16 @@ import { createLogger } from 'rtcgate-server';
 import { Gateway, GatewayError, startStatusServer } from 'rtcgate-peer-node';
 import { streams } from './streams.mjs';
 
+// libdatachannel's own log (ICE, DTLS, SCTP), to stdout with ours: NDC_LOG=Verbose|Debug|Info|Warning|Error.
+const NDC_LEVELS = ['Verbose', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'];
+if (process.env.NDC_LOG) {
+  if (!NDC_LEVELS.includes(process.env.NDC_LOG))
+    throw new Error(`NDC_LOG must be one of ${NDC_LEVELS.join(', ')}`);
+  nodeDataChannel.initLogger(/** @type {any} */ (process.env.NDC_LOG), (level, message) =>
+    process.stdout.write(`ndc ${level} ${message}\n`),
+  );
+}
+
 /** @typedef {import('rtcgate-peer-node').GatewayChannel} GatewayChannel */
 /** @typedef {import('rtcgate-peer-node').PeerSession} PeerSession */
 

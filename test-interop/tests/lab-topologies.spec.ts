@@ -21,6 +21,8 @@ interface Topology {
   name: string;
   spec: LabSpec;
   rtcConfig?: RTCConfiguration;
+  /** A known failure in one browser, with its reason (recorded, never hidden). */
+  fails?: { browser: 'chromium' | 'firefox'; reason: string };
   /** What the pair must be, from the browser's and from the gateway's side. */
   check(browser: Pair, gateway: SessionInfo['selectedPair']): void;
 }
@@ -65,6 +67,14 @@ const TOPOLOGIES: Topology[] = [
   {
     name: '4. browser where outbound UDP is blocked: TURN over TCP',
     spec: { browser: { nat: 'cone', blockUdp: true }, gateway: {} },
+    fails: {
+      browser: 'chromium',
+      reason:
+        "libjuice (node-datachannel 0.33's ICE agent) answers every connectivity check Chromium sends through " +
+        'its TURN-over-TCP allocation with 400 Bad Request ("Controlling and controlled attributes mismatch in ' +
+        'request", seen with NDC_LOG=Debug), in both offer directions, so Chromium never gets a valid pair; ' +
+        'Firefox through the same relay connects. docs/interop.md, "Network lab".',
+    },
     check(b) {
       expect(b.local).toMatchObject({ type: 'relay', relayProtocol: 'tcp', address: COTURN });
     },
@@ -84,8 +94,9 @@ const FOUR_MIB: StreamSpec = { seed: 44, count: 256, kind: 'binary', size: 16_38
 for (const topology of TOPOLOGIES) {
   test.describe(() => {
     test.use({ labSpec: topology.spec });
-    test(topology.name, async ({ labRun }) => {
+    test(topology.name, async ({ labRun, browserName }) => {
       test.setTimeout(120_000);
+      test.fail(topology.fails?.browser === browserName, topology.fails?.reason);
       const dc = await labRun.connect(topology.rtcConfig);
       const seen = await dc.page.evaluate(async () => {
         const conn = globalThis.conns!.main!;
