@@ -1,0 +1,165 @@
+/**
+ * Impairments in the network lab (fixtures/lab.ts), on topology 1 (browser behind a NAT, gateway
+ * on the internet): random loss, a cut that heals, a cut for good. The loss and the cuts are
+ * iptables rules on the browser's NAT router (UDP only: signaling over TCP keeps working, so what is
+ * measured is ICE, DTLS and SCTP, not the signaling heartbeat).
+ */
+import type { SessionInfo } from 'rtcgate-peer-node';
+import { streamSha } from '../fixtures/expect-stream.js';
+import { expect, test } from '../fixtures/lab.js';
+import type { StreamSpec } from '../harness/streams.mjs';
+
+test.use({ labSpec: { browser: { nat: 'cone' }, gateway: {} } });
+
+interface Received {
+  received: number;
+  missing: number;
+  duplicates: number;
+  outOfRange: number;
+  inOrder: boolean;
+  sha: string | null;
+}
+
+test('5% random loss: an ordered reliable channel delivers 4 MiB intact and in order; a maxRetransmits 0 channel loses some, duplicates none, and does not stall', async ({
+  labRun,
+}) => {
+  test.setTimeout(180_000);
+  const dc = await labRun.connect();
+  const restore = await labRun.lab.impair('browser', 0.05);
+  const reliable: StreamSpec = { seed: 5, count: 256, kind: 'binary', size: 16_384 };
+  const lossy: StreamSpec = { seed: 6, count: 2000, kind: 'binary', size: 1024 };
+  const result = await dc.page.evaluate(
+    async ({ reliable, lossy }) => {
+      const conn = globalThis.conns!.main!;
+      const ctl = globalThis.ctls!.main!;
+      const started = performance.now();
+      const ch = await conn.openChannel('sink-loss');
+      await ctl('sink', { label: 'sink-loss', count: reliable.count });
+      await harness.sendStream(ch, reliable);
+      const got = (await ctl('sinkResult', { label: 'sink-loss', waitMs: 90_000 })) as Received;
+      const reliableMs = performance.now() - started;
+      // Unreliable: one message at a time, a little apart, so that each goes in a packet of its own.
+      const un = await conn.openChannel('sink-rtx0', { ordered: false, maxRetransmits: 0 });
+      await ctl('sink', { label: 'sink-rtx0', count: lossy.count });
+      for (let seq = 0; seq < lossy.count; seq++) {
+        un.send(streams.makeMessage(lossy, seq) as Uint8Array<ArrayBuffer>);
+        if (seq % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+      }
+      // Not stalled: the queue drains although some packets are never retransmitted.
+      const drainStarted = performance.now();
+      while (un.bufferedAmount > 0 && performance.now() - drainStarted < 10_000) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const drained = un.bufferedAmount === 0;
+      const lost = (await ctl('sinkResult', { label: 'sink-rtx0', waitMs: 5_000 })) as Received;
+      return { got, reliableMs, lost, drained, state: conn.pc.connectionState };
+    },
+    { reliable, lossy },
+  );
+  await restore();
+  expect(result.got).toMatchObject({
+    received: reliable.count,
+    missing: 0,
+    duplicates: 0,
+    inOrder: true,
+    sha: streamSha(reliable).sha,
+  });
+  expect(result.lost.duplicates).toBe(0);
+  expect(result.lost.outOfRange).toBe(0);
+  expect(result.lost.missing, 'a maxRetransmits 0 channel loses some of 2000 at 5% loss').toBeGreaterThan(0);
+  expect(result.lost.received, 'but not most of them').toBeGreaterThan(lossy.count * 0.8);
+  expect(result.drained).toBe(true);
+  expect(result.state).toBe('connected');
+  test.info().annotations.push({
+    type: 'measured',
+    description: `5% loss: 4 MiB reliable in ${Math.round(result.reliableMs)} ms; maxRetransmits 0 lost ${result.lost.missing} of ${lossy.count}`,
+  });
+});
+
+test('the path cut for 10 s and restored: the connection recovers and reliable data sent during the cut arrives', async ({
+  labRun,
+}) => {
+  test.setTimeout(180_000);
+  const dc = await labRun.connect();
+  const spec: StreamSpec = { seed: 10, count: 100, kind: 'binary', size: 1024 };
+  await dc.page.evaluate(async (spec) => {
+    const conn = globalThis.conns!.main!;
+    const ctl = globalThis.ctls!.main!;
+    globalThis.cutChannel = await conn.openChannel('sink-cut');
+    await ctl('sink', { label: 'sink-cut', count: spec.count });
+  }, spec);
+  const cut = await labRun.lab.impair('browser', 1);
+  const during = await dc.page.evaluate(async (spec) => {
+    const ch = globalThis.cutChannel!;
+    await harness.sendStream(ch, spec);
+    const states = new Set<string>();
+    const conn = globalThis.conns!.main!;
+    for (let i = 0; i < 100; i++) {
+      states.add(`${conn.pc.iceConnectionState}/${conn.pc.connectionState}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return [...states];
+  }, spec);
+  const restoredAt = Date.now();
+  await cut();
+  const after = await dc.page.evaluate(async () => {
+    const ctl = globalThis.ctls!.main!;
+    const got = (await ctl('sinkResult', { label: 'sink-cut', waitMs: 90_000 }, 100_000)) as Received;
+    return { got, state: globalThis.conns!.main!.pc.connectionState };
+  });
+  const recoveredMs = Date.now() - restoredAt;
+  expect(after.got).toMatchObject({
+    received: spec.count,
+    missing: 0,
+    duplicates: 0,
+    inOrder: true,
+    sha: streamSha(spec).sha,
+  });
+  expect(after.state).toBe('connected');
+  const view = await dc.control<SessionInfo>('view');
+  expect(view.connectionState).toBe('connected');
+  test.info().annotations.push({
+    type: 'measured',
+    description: `10 s cut: browser states during it ${during.join(', ')}; all data in ${recoveredMs} ms after the path came back`,
+  });
+});
+
+test('the path cut for good: both sides report the connection failed within a bound, and the gateway frees the session', async ({
+  labRun,
+}) => {
+  test.setTimeout(180_000);
+  const dc = await labRun.connect();
+  const BOUND_MS = 60_000; // RFC 7675 consent: 30 s without a response; the stacks add their own checks
+  await labRun.lab.impair('browser', 1);
+  const cutAt = Date.now();
+  const browserFailed = dc.page.evaluate(async (bound) => {
+    const pc = globalThis.conns!.main!.pc;
+    const started = performance.now();
+    while (
+      pc.connectionState !== 'failed' &&
+      pc.connectionState !== 'closed' &&
+      performance.now() - started < bound
+    ) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { state: pc.connectionState, ms: Math.round(performance.now() - started) };
+  }, BOUND_MS + 10_000);
+  let gatewayMs: number | null = null;
+  while (Date.now() - cutAt < BOUND_MS + 10_000) {
+    const { sessions } = await labRun.gatewayStatus<{ sessions: SessionInfo[] }>('/sessions');
+    if (!sessions.some((s) => s.peerId === dc.peerId)) {
+      gatewayMs = Date.now() - cutAt;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const browser = await browserFailed;
+  test.info().annotations.push({
+    type: 'measured',
+    description: `cut for good: browser ${browser.state} after ${browser.ms} ms; gateway freed the session after ${gatewayMs ?? 'never'} ms`,
+  });
+  expect(browser.state).toBe('failed');
+  expect(browser.ms).toBeLessThanOrEqual(BOUND_MS);
+  expect(gatewayMs, 'the gateway frees the session').not.toBeNull();
+  expect(gatewayMs!).toBeLessThanOrEqual(BOUND_MS);
+});
