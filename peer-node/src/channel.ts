@@ -69,6 +69,14 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
   #aboveThreshold = false;
   #drainWaiters = new Set<{ limit: number; resolve: () => void; reject: (err: GatewayError) => void }>();
   #drainTimer: NodeJS.Timeout | undefined;
+  #nativeClosed!: () => void;
+  /**
+   * Resolves when libdatachannel reports the channel closed (after the peer acknowledged the
+   * stream reset), which can come after markClosed(). PeerSession waits for it before tearing down
+   * the SCTP association, so that a lost packet is retransmitted instead of leaving the peer's
+   * channel open.
+   */
+  readonly nativeClosed: Promise<void> = new Promise((resolve) => (this.#nativeClosed = resolve));
 
   constructor(
     readonly dc: DataChannel,
@@ -112,7 +120,10 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
         emitSafely(this.log, 'error', () => this.emit('error', new GatewayError('NATIVE_ERROR', err)));
       }
     });
-    dc.onClosed(() => this.#setState('closed'));
+    dc.onClosed(() => {
+      this.#nativeClosed();
+      this.#setState('closed');
+    });
   }
 
   /**
