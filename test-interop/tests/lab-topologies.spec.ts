@@ -21,6 +21,8 @@ interface Topology {
   name: string;
   spec: LabSpec;
   rtcConfig?: RTCConfiguration;
+  /** Offer the browser TURN over UDP only (the server's ICE servers without ?transport=tcp). */
+  udpTurnOnly?: string;
   /** A known failure in one browser, with its reason (recorded, never hidden). */
   fails?: { browser: 'chromium' | 'firefox'; reason: string };
   /** What the pair must be, from the browser's and from the gateway's side. */
@@ -83,6 +85,10 @@ const TOPOLOGIES: Topology[] = [
     name: "5. browser with iceTransportPolicy 'relay': relay only",
     spec: { browser: { nat: 'cone' }, gateway: {} },
     rtcConfig: { iceTransportPolicy: 'relay' },
+    udpTurnOnly:
+      'this row is about the relay-only policy; TURN over TCP is row 4, where Chromium fails against ' +
+      'libjuice, and with a TCP relay in the list Chromium failed this row too, once in three runs (the ' +
+      'same 400 answers arrived before its UDP relay pair succeeded)',
     check(b) {
       expect(b.local).toMatchObject({ type: 'relay', relayProtocol: 'udp', address: COTURN });
     },
@@ -97,7 +103,20 @@ for (const topology of TOPOLOGIES) {
     test(topology.name, async ({ labRun, browserName }) => {
       test.setTimeout(120_000);
       test.fail(topology.fails?.browser === browserName, topology.fails?.reason);
-      const dc = await labRun.connect(topology.rtcConfig);
+      let rtcConfig = topology.rtcConfig;
+      if (topology.udpTurnOnly) {
+        test.info().annotations.push({ type: 'TURN over UDP only', description: topology.udpTurnOnly });
+        await labRun.page.goto(labRun.serverUrl);
+        const { iceServers } = await labRun.page.evaluate(async () => {
+          const res = await fetch('/ice-servers');
+          return (await res.json()) as { iceServers: RTCIceServer[] };
+        });
+        const udpOnly = iceServers
+          .map((s) => ({ ...s, urls: [s.urls].flat().filter((u) => !u.includes('transport=tcp')) }))
+          .filter((s) => s.urls.length > 0);
+        rtcConfig = { ...rtcConfig, iceServers: udpOnly };
+      }
+      const dc = await labRun.connect(rtcConfig);
       const seen = await dc.page.evaluate(async () => {
         const conn = globalThis.conns!.main!;
         const ch = await conn.openChannel('echo');
