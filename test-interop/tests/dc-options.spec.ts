@@ -138,7 +138,12 @@ test.describe('opened by the gateway', () => {
         };
       }, options.label);
       const opened = await dc.control<{ id: number }>('open', { request: options });
-      const seen = await pending;
+      const seen = await pending.catch(async (err: unknown) => {
+        // Say what the gateway saw of the channel: did the ping arrive, did the echo leave?
+        const view = await dc.control<SessionInfo>('view').catch((e: unknown) => String(e));
+        const channel = typeof view === 'string' ? view : view.channels.find((c) => c.id === opened.id);
+        throw new Error(`${String(err)}\ngateway's view of the channel: ${JSON.stringify(channel)}`);
+      });
       expect(seen.props).toEqual(expected(options));
       expect(seen.negotiated).toBe(false);
       expect(seen.id).toBe(opened.id);
