@@ -144,40 +144,15 @@ export class Lab {
     await sh(...r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
     const masquerade = ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE'];
     await sh(...r, 'iptables', ...masquerade, ...(spec.nat === 'symmetric' ? ['--random-fully'] : []));
-    // A NAT lets in only replies to what went out.
-    await sh(
-      ...r,
-      'iptables',
-      '-A',
-      'FORWARD',
-      '-i',
-      'wan',
-      '-m',
-      'conntrack',
-      '--ctstate',
-      'ESTABLISHED,RELATED',
-      '-j',
-      'ACCEPT',
-    );
-    await sh(...r, 'iptables', '-A', 'FORWARD', '-i', 'wan', '-j', 'DROP');
-    // Nor does anything unsolicited reach the router itself: accepted there, it would take the
-    // conntrack tuple a later outgoing packet maps to, and MASQUERADE would move that packet to
-    // another port, breaking endpoint-independent mapping (and hole punching) by accident.
-    await sh(
-      ...r,
-      'iptables',
-      '-A',
-      'INPUT',
-      '-i',
-      'wan',
-      '-m',
-      'conntrack',
-      '--ctstate',
-      'ESTABLISHED,RELATED',
-      '-j',
-      'ACCEPT',
-    );
-    await sh(...r, 'iptables', '-A', 'INPUT', '-i', 'wan', '-j', 'DROP');
+    // A NAT lets in only replies to what went out (FORWARD). Nor does anything unsolicited reach
+    // the router itself (INPUT): accepted there, it would take the conntrack tuple a later outgoing
+    // packet maps to, and MASQUERADE would move that packet to another port, breaking
+    // endpoint-independent mapping (and hole punching) by accident.
+    for (const chain of ['FORWARD', 'INPUT']) {
+      const established = ['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'];
+      await sh(...r, 'iptables', '-A', chain, '-i', 'wan', ...established);
+      await sh(...r, 'iptables', '-A', chain, '-i', 'wan', '-j', 'DROP');
+    }
     if (spec.blockUdp) await this.#blockUdp(s.router, 'FORWARD', 'FORWARD', 'wan');
   }
 

@@ -62,10 +62,7 @@ test.describe('opened by the browser', () => {
         if (!conn) throw new Error('not connected');
         const { label, ...init } = o;
         const ch = await conn.openChannel(label, init);
-        const lossy = ch.maxRetransmits !== null || ch.maxPacketLifeTime !== null;
-        const { reply, attempts } = lossy
-          ? await harness.echoLossy(ch, `ping on ${label}`)
-          : { ...(await rtcgate.echo(ch, `ping on ${label}`)), attempts: 1 };
+        const { reply, attempts } = await harness.echoAsOptionsAllow(ch, `ping on ${label}`);
         return {
           reply,
           attempts,
@@ -125,10 +122,7 @@ test.describe('opened by the gateway', () => {
         const conn = globalThis.conns?.main;
         if (!conn) throw new Error('not connected');
         const ch = await conn.channel(label);
-        const lossy = ch.maxRetransmits !== null || ch.maxPacketLifeTime !== null;
-        const { reply, attempts } = lossy
-          ? await harness.echoLossy(ch, `ping on ${label}`)
-          : { ...(await rtcgate.echo(ch, `ping on ${label}`)), attempts: 1 };
+        const { reply, attempts } = await harness.echoAsOptionsAllow(ch, `ping on ${label}`);
         return {
           reply,
           attempts,
@@ -183,10 +177,7 @@ test('@core negotiated channels with explicit ids, created on both sides, open a
       const { label, ...init } = o;
       const ch = conn.pc.createDataChannel(label, init);
       await rtcgate.waitForOpen(ch);
-      const lossy = ch.maxRetransmits !== null || ch.maxPacketLifeTime !== null;
-      const { reply } = lossy
-        ? await harness.echoLossy(ch, `ping ${label}`)
-        : await rtcgate.echo(ch, `ping ${label}`);
+      const { reply } = await harness.echoAsOptionsAllow(ch, `ping ${label}`);
       out.push({ label: ch.label, id: ch.id, negotiated: ch.negotiated, ordered: ch.ordered, reply });
     }
     return out;

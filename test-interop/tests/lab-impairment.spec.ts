@@ -5,20 +5,11 @@
  * measured is ICE, DTLS and SCTP, not the signaling heartbeat).
  */
 import type { SessionInfo } from 'rtcgate-peer-node';
-import { streamSha } from '../fixtures/expect-stream.js';
+import { intact, type Received } from '../fixtures/expect-stream.js';
 import { expect, test } from '../fixtures/lab.js';
 import type { StreamSpec } from '../harness/streams.mjs';
 
 test.use({ labSpec: { browser: { nat: 'cone' }, gateway: {} } });
-
-interface Received {
-  received: number;
-  missing: number;
-  duplicates: number;
-  outOfRange: number;
-  inOrder: boolean;
-  sha: string | null;
-}
 
 test('5% random loss: an ordered reliable channel delivers 4 MiB intact and in order; a maxRetransmits 0 channel loses some, duplicates none, and does not stall', async ({
   labRun,
@@ -57,13 +48,7 @@ test('5% random loss: an ordered reliable channel delivers 4 MiB intact and in o
     { reliable, lossy },
   );
   await restore();
-  expect(result.got).toMatchObject({
-    received: reliable.count,
-    missing: 0,
-    duplicates: 0,
-    inOrder: true,
-    sha: streamSha(reliable).sha,
-  });
+  expect(result.got).toMatchObject(intact(reliable, true));
   expect(result.lost.duplicates).toBe(0);
   expect(result.lost.outOfRange).toBe(0);
   expect(result.lost.missing, 'a maxRetransmits 0 channel loses some of 2000 at 5% loss').toBeGreaterThan(0);
@@ -108,13 +93,7 @@ test('the path cut for 10 s and restored: the connection recovers and reliable d
     return { got };
   });
   const recoveredMs = Date.now() - restoredAt;
-  expect(after.got).toMatchObject({
-    received: spec.count,
-    missing: 0,
-    duplicates: 0,
-    inOrder: true,
-    sha: streamSha(spec).sha,
-  });
+  expect(after.got).toMatchObject(intact(spec, true));
   // Data flows again before every stack has noticed: give both a few seconds to say "connected".
   await expect
     .poll(() => dc.page.evaluate(() => globalThis.conns!.main!.pc.connectionState), { timeout: 15_000 })
