@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { DataChannel } from 'node-datachannel';
 import { emitSafely, GatewayError, messageOf } from './errors.js';
+import { hold, release } from './nativeRefs.js';
 import type { Logger } from 'rtcgate-server';
 
 export const DATA_CHANNEL_STATES = ['connecting', 'open', 'closing', 'closed'] as const;
@@ -120,7 +121,10 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
         emitSafely(this.log, 'error', () => this.emit('error', new GatewayError('NATIVE_ERROR', err)));
       }
     });
+    // Held until the binding has reported the close (src/nativeRefs.ts).
+    hold(dc);
     dc.onClosed(() => {
+      release(dc);
       this.#nativeClosed();
       this.#setState('closed');
     });

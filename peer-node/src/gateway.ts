@@ -52,6 +52,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   #iceServers: IceServer[] = [];
   #peerId: string | undefined;
   #closed = false;
+  /** Sessions closed but whose PeerConnection is still lingering (PeerSession.released pending). */
+  readonly #releasing = new Set<Promise<void>>();
   #reconnectTimer: NodeJS.Timeout | undefined;
   #iceRefreshTimer: NodeJS.Timeout | undefined;
 
@@ -139,14 +141,17 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return [...this.sessions.values()].map((s) => s.info());
   }
 
-  /** Closes every session (telling each browser) and the signaling connection. */
+  /**
+   * Closes every session (telling each browser) and the signaling connection. Resolves once every
+   * PeerConnection is closed, so node-datachannel's cleanup() may follow at once.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#iceRefreshTimer);
     for (const session of [...this.sessions.values()]) session.close('gateway shutting down', true);
-    await this.#signal?.close(1001, 'gateway shutting down');
+    await Promise.all([this.#signal?.close(1001, 'gateway shutting down'), ...this.#releasing]);
   }
 
   #onSignal(m: ServerMessage): void {
@@ -208,6 +213,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.sessions.set(peerId, session);
     session.once('close', () => {
       if (this.sessions.get(peerId) === session) this.sessions.delete(peerId);
+      const released = session.released.then(() => void this.#releasing.delete(released));
+      this.#releasing.add(released);
     });
     session.on('channel', (channel) => this.#route(channel, session));
     this.#log.info('session created', { peerId, sessionId: session.sessionId });

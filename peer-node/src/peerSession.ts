@@ -9,6 +9,7 @@ import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-dat
 import type { CandidateInit, ChannelRequest, IceServer, Logger } from 'rtcgate-server';
 import { GatewayChannel, type ChannelInfo, type ChannelOptions } from './channel.js';
 import { emitSafely, GatewayError, messageOf } from './errors.js';
+import { hold, release } from './nativeRefs.js';
 import { toNodeIceServers } from './iceServers.js';
 
 /** Longest a closing session waits for its channels' stream resets to be acknowledged. */
@@ -114,6 +115,9 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   #holdLocalCandidates = false;
   #heldCandidates: (CandidateInit | null)[] = [];
   #closed = false;
+  #released!: () => void;
+  /** Resolves once the PeerConnection itself is closed (close() lingers up to CLOSE_LINGER_MS). */
+  readonly released: Promise<void> = new Promise((resolve) => (this.#released = resolve));
   #aliveTimer: NodeJS.Timeout;
   readonly #createdAt = Date.now();
   #connectedAt: number | undefined;
@@ -160,7 +164,21 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         }
       }),
     );
-    pc.onDataChannel(this.#guard('dataChannel', (dc: DataChannel) => this.#adopt(dc, 'browser')));
+    pc.onDataChannel((dc: DataChannel) => {
+      if (this.#closed) {
+        // Announced while the session was closing: close it, and hold it until the binding says
+        // so (src/nativeRefs.ts).
+        try {
+          hold(dc);
+          dc.onClosed(() => release(dc));
+          dc.close();
+        } catch (err) {
+          this.#log.debug('closing a late channel failed', { error: messageOf(err) });
+        }
+        return;
+      }
+      this.#guard('dataChannel', () => this.#adopt(dc, 'browser'))();
+    });
     this.#aliveTimer = setInterval(() => {
       for (const channel of this.channels) channel.checkAlive();
     }, CHANNEL_CHECK_MS);
@@ -335,13 +353,14 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       } catch (err) {
         this.#log.debug('pc.close failed', { error: messageOf(err) });
       }
+      this.#released();
     };
     if (resets.length === 0) teardown();
     else {
       let timer: NodeJS.Timeout | undefined;
       const linger = new Promise<void>((resolve) => {
+        // Not unref'd: a process must not exit (nor call cleanup()) with the PeerConnection open.
         timer = setTimeout(resolve, CLOSE_LINGER_MS);
-        timer.unref();
       });
       void Promise.race([Promise.all(resets), linger]).then(() => {
         clearTimeout(timer);

@@ -5,6 +5,7 @@
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 import { createLogger, startServer, type RunningServer, type ServerMessage } from 'rtcgate-server';
 import { Gateway } from '../src/gateway.js';
+import { hold } from '../src/nativeRefs.js';
 import { SignalClient } from '../src/signalClient.js';
 
 export const quiet = createLogger('test', 'silent');
@@ -32,6 +33,27 @@ export async function startStack(room = 'loop'): Promise<Stack> {
   };
 }
 
+/**
+ * This process calls nodeDataChannel.cleanup() at its end, which crashes on a channel that was
+ * garbage-collected before its closed callback ran (src/nativeRefs.ts): every channel this peer
+ * creates or is announced is held for the life of the process.
+ */
+function holdingChannels(pc: PeerConnection): PeerConnection {
+  return new Proxy(pc, {
+    get(target, key) {
+      if (key === 'createDataChannel') {
+        return (label: string, init?: Parameters<PeerConnection['createDataChannel']>[1]) =>
+          hold(init === undefined ? target.createDataChannel(label) : target.createDataChannel(label, init));
+      }
+      if (key === 'onDataChannel') {
+        return (cb: (dc: DataChannel) => void) => target.onDataChannel((dc) => cb(hold(dc)));
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /** A node-datachannel peer that negotiates with the gateway the way the browser library does. */
 export class FakeBrowser {
   readonly pc: PeerConnection;
@@ -47,7 +69,7 @@ export class FakeBrowser {
   #held: { candidate: string; mid: string }[] | undefined;
 
   private constructor(readonly signal: SignalClient) {
-    this.pc = new nodeDataChannel.PeerConnection('fake-browser', { iceServers: [] });
+    this.pc = holdingChannels(new nodeDataChannel.PeerConnection('fake-browser', { iceServers: [] }));
     this.pc.onLocalDescription((sdp, type) => {
       if (type === 'offer' || type === 'answer') {
         this.events.push(`sent:${type}`);
