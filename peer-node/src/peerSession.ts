@@ -15,6 +15,14 @@ import { toNodeIceServers } from './iceServers.js';
 /** Longest a closing session waits for its channels' stream resets to be acknowledged. */
 export const CLOSE_LINGER_MS = 1000;
 
+/**
+ * Shortest a closing session waits before closing its PeerConnection (two round trips if longer):
+ * a channel the browser opened just before the close can still be on its way (its DCEP OPEN is
+ * overtaken by a signaling message), and the PeerConnection's own close does not reliably reach
+ * Chromium (docs/interop.md); a channel announced in this time is reset like the others.
+ */
+export const CLOSE_GRACE_MS = 100;
+
 /** W3C RTCPeerConnectionState (webrtc-pc §4.3.3). */
 export const PEER_CONNECTION_STATES = [
   'new',
@@ -118,6 +126,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   #released!: () => void;
   /** Resolves once the PeerConnection itself is closed (close() lingers up to CLOSE_LINGER_MS). */
   readonly released: Promise<void> = new Promise((resolve) => (this.#released = resolve));
+  /** Resets of channels announced after close() began (see CLOSE_GRACE_MS). */
+  readonly #lateResets: Promise<void>[] = [];
   #aliveTimer: NodeJS.Timeout;
   readonly #createdAt = Date.now();
   #connectedAt: number | undefined;
@@ -170,7 +180,15 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         // so (src/nativeRefs.ts).
         try {
           hold(dc);
-          dc.onClosed(() => release(dc));
+          this.#lateResets.push(
+            new Promise((resolve) =>
+              dc.onClosed(() => {
+                release(dc);
+                resolve();
+              }),
+            ),
+          );
+          this.#log.debug('channel announced while closing: reset', { label: dc.getLabel() });
           dc.close();
         } catch (err) {
           this.#log.debug('closing a late channel failed', { error: messageOf(err) });
@@ -335,10 +353,13 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     if (tellPeer) this.#send({ type: 'bye', reason });
     this.#closed = true;
     clearInterval(this.#aliveTimer);
-    // Close the channels first (SCTP stream resets, which SCTP retransmits), and tear the
-    // association down once the peer has acknowledged them, or after CLOSE_LINGER_MS. Closing the
-    // PeerConnection at once relied on its single ABORT: when that packet was lost, the browser
-    // kept its channels open until ICE failed (15.9 s once in a whole-matrix run on a loaded host).
+    // Close the channels first (SCTP stream resets, which SCTP retransmits) and close the
+    // PeerConnection once the peer has acknowledged them (at most CLOSE_LINGER_MS), and no sooner
+    // than CLOSE_GRACE_MS. The PeerConnection's own close cannot be relied on to reach the browser:
+    // node-datachannel drops its PeerConnection in close(), and libdatachannel's destructor tears
+    // the transports down without waiting for the SCTP SHUTDOWN handshake. In 6 of 8 runs with
+    // NDC_LOG=Debug Chromium never heard of the association's end and failed the connection by ICE
+    // (about 16 s later); its channels closed at once only where the gateway had reset them.
     const resets: Promise<void>[] = [];
     for (const channel of this.channels) {
       if (channel.state === 'open' || channel.state === 'connecting') resets.push(channel.nativeClosed);
@@ -355,18 +376,20 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       }
       this.#released();
     };
-    if (resets.length === 0) teardown();
-    else {
-      let timer: NodeJS.Timeout | undefined;
-      const linger = new Promise<void>((resolve) => {
-        // Not unref'd: a process must not exit (nor call cleanup()) with the PeerConnection open.
-        timer = setTimeout(resolve, CLOSE_LINGER_MS);
-      });
-      void Promise.race([Promise.all(resets), linger]).then(() => {
-        clearTimeout(timer);
-        teardown();
-      });
+    let rtt = -1;
+    try {
+      rtt = pc.rtt();
+    } catch {
+      // no round trip measured: the minimum grace applies
     }
+    const grace = Math.min(CLOSE_LINGER_MS, Math.max(CLOSE_GRACE_MS, 2 * rtt));
+    // Timers not unref'd: a process must not exit (nor call cleanup()) with the PeerConnection open.
+    const after = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+    const within = (p: Promise<unknown>) => Promise.race([p, after(CLOSE_LINGER_MS)]);
+    void Promise.all([within(Promise.all(resets)), after(grace)])
+      // Channels announced while this ran were reset on arrival (see onDataChannel): their turn.
+      .then(() => within(Promise.all(this.#lateResets)))
+      .then(teardown);
     this.#setState('closed');
     this.#log.info('session closed', { peerId: this.peerId, sessionId: this.sessionId, reason });
     emitSafely(this.#log, 'close', () => this.emit('close', reason));

@@ -16,13 +16,22 @@ for (const offerer of ['browser', 'gateway'] as const) {
     expect(browser.sctpState).toBe('connected');
     expect(browser.selectedPair).not.toBeNull();
 
+    // The browser's channel opens when the browser has sent its DCEP OPEN; the gateway lists the
+    // channel once that message arrived (a moment later, once in a whole-matrix CI run).
+    await expect
+      .poll(
+        async () => (await gatewayView.session(peerId))?.channels.find((c) => c.label === 'echo')?.state,
+        {
+          timeout: 5000,
+        },
+      )
+      .toBe('open');
     const gw = await gatewayView.session(peerId);
     expect(gw?.connectionState).toBe('connected');
     expect(['connected', 'completed']).toContain(gw?.iceConnectionState);
     // The gateway's DTLS state is derived from its connection state (docs/interop.md); its echo
-    // channel being open is independent evidence that DTLS and SCTP are up on its side.
+    // channel being open (above) is independent evidence that DTLS and SCTP are up on its side.
     expect(gw?.dtlsState).toBe('connected');
-    expect(gw?.channels.find((c) => c.label === 'echo')?.state).toBe('open');
     expect(gw?.selectedPair).not.toBeNull();
 
     // The same 5-tuple seen from both ends: the browser's local port is the gateway's remote port
