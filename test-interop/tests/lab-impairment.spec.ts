@@ -156,3 +156,42 @@ test('the path cut for good: the browser reports the connection failed within a 
   expect(gatewayMs, 'the gateway frees the session').not.toBeNull();
   expect(gatewayMs!).toBeLessThanOrEqual(BOUND_MS);
 });
+
+test('the path cut for good while the browser stays in signaling: the gateway reports the connection failed by itself and frees the session', async ({
+  labRun,
+}) => {
+  test.setTimeout(180_000);
+  const dc = await labRun.connect();
+  const BOUND_MS = 60_000; // libjuice: RFC 7675 consent expires 30 s after the last answered check
+  // A browser that lost the media path without leaving signaling (a stuck tab, a library that does
+  // not close): here the library's close of the signaling connection is made a no-op, so only the
+  // gateway's own ICE can tell that the path is gone.
+  await dc.page.evaluate(() => {
+    const conn = globalThis.conns!.main!;
+    conn.signaling.close = () => undefined;
+  });
+  await labRun.lab.impair('browser', 1);
+  const cutAt = Date.now();
+  let gatewayMs: number | null = null;
+  while (Date.now() - cutAt < BOUND_MS + 10_000) {
+    const { sessions } = await labRun.gatewayStatus<{ sessions: SessionInfo[] }>('/sessions');
+    if (!sessions.some((s) => s.peerId === dc.peerId)) {
+      gatewayMs = Date.now() - cutAt;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const log = labRun.logs()['harness-gateway.log'] ?? '';
+  const states = [...log.matchAll(/connection state .*"to":"([^"]*)"/g)].map((m) => m[1]);
+  const ended =
+    [...log.matchAll(/session closed .*"reason":"([^"]*)"/g)].map((m) => m[1]).at(-1) ?? 'not closed';
+  test.info().annotations.push({
+    type: 'measured',
+    description: `cut for good, browser still in signaling: gateway states ${states.join(' → ')}; session freed after ${gatewayMs ?? 'never'} ms (${ended})`,
+  });
+  expect(gatewayMs, 'the gateway frees the session').not.toBeNull();
+  expect(gatewayMs!).toBeLessThanOrEqual(BOUND_MS);
+  // Freed by its own ICE, not because the browser left.
+  expect(ended).toBe('connection failed');
+  expect(states).toContain('failed');
+});
