@@ -80,10 +80,12 @@ const TOPOLOGIES: Topology[] = [
     fails: {
       browser: 'chromium',
       reason:
-        "libjuice (node-datachannel 0.33's ICE agent) answers every connectivity check Chromium sends through " +
-        'its TURN-over-TCP allocation with 400 Bad Request ("Controlling and controlled attributes mismatch in ' +
-        'request", seen with NDC_LOG=Debug), in both offer directions, so Chromium never gets a valid pair; ' +
-        'Firefox through the same relay connects. docs/interop.md, "Network lab".',
+        'Chromium sends its connectivity checks through a TURN-over-TCP allocation with an ICE-CONTROLLING ' +
+        "tie-breaker of 0 (captured in the gateway's namespace: lab/stun-capture.py). libjuice (node-datachannel " +
+        "0.33's ICE agent) compares the CONTROLLING and CONTROLLED values to tell whether a role is present, " +
+        'reads 0 as absent, and answers every such check with 400 Bad Request ("Controlling and controlled ' +
+        'attributes mismatch in request"), so Chromium never gets a valid pair. Firefox through the same relay ' +
+        'connects. docs/interop.md, "Network lab".',
     },
     check(b) {
       expect(b.local).toMatchObject({ type: 'relay', relayProtocol: 'tcp', address: COTURN });
