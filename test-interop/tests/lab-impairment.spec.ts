@@ -120,12 +120,18 @@ test('the path cut for good: the browser reports the connection failed within a 
     const conn = globalThis.conns!.main!;
     const pc = conn.pc;
     // The library closes the PeerConnection in its own 'failed' handler, which may run first.
+    // Whichever side's consent check runs out first: the browser's own ICE, or the gateway's
+    // (libjuice, about 30 s), whose bye then says so (Firefox's and libjuice's are within 1 s).
     conn.onClose((reason) => {
-      if (reason === 'connection failed') globalThis.failedAt ??= performance.now();
+      if (reason === 'connection failed' || reason === 'gateway said bye: connection failed') {
+        globalThis.failedAt ??= performance.now();
+        globalThis.failedBy ??= reason;
+      }
     });
     const seen = () => {
       if (pc.connectionState === 'failed' || pc.iceConnectionState === 'failed') {
         globalThis.failedAt ??= performance.now();
+        globalThis.failedBy ??= 'connection failed';
       }
     };
     pc.addEventListener('connectionstatechange', seen);
@@ -143,7 +149,10 @@ test('the path cut for good: the browser reports the connection failed within a 
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  const failedAt = await dc.page.evaluate(() => globalThis.failedAt ?? null);
+  const [failedAt, failedBy] = await dc.page.evaluate(() => [
+    globalThis.failedAt ?? null,
+    globalThis.failedBy,
+  ]);
   const browserMs = failedAt === null ? null : Math.round(failedAt - cutAtPage);
   // How the gateway learnt it: its own ICE (a state change) or the browser leaving signaling.
   const log = labRun.logs()['harness-gateway.log'] ?? '';
@@ -151,7 +160,7 @@ test('the path cut for good: the browser reports the connection failed within a 
     [...log.matchAll(/session closed .*"reason":"([^"]*)"/g)].map((m) => m[1]).at(-1) ?? 'not closed';
   test.info().annotations.push({
     type: 'measured',
-    description: `cut for good: browser failed after ${browserMs ?? 'never'} ms; gateway freed the session after ${gatewayMs ?? 'never'} ms (${ended})`,
+    description: `cut for good: browser failed after ${browserMs ?? 'never'} ms (${failedBy ?? '-'}); gateway freed the session after ${gatewayMs ?? 'never'} ms (${ended})`,
   });
   expect(browserMs, 'the browser reports failed').not.toBeNull();
   expect(browserMs!).toBeLessThanOrEqual(BOUND_MS);
