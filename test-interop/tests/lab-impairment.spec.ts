@@ -6,7 +6,7 @@
  */
 import type { SessionInfo } from 'rtcgate-peer-node';
 import { intact, type Received } from '../fixtures/expect-stream.js';
-import { expect, test } from '../fixtures/lab.js';
+import { expect, test, type LabRun } from '../fixtures/lab.js';
 import type { StreamSpec } from '../harness/streams.mjs';
 
 test.use({ labSpec: { browser: { nat: 'cone' }, gateway: {} } });
@@ -140,15 +140,7 @@ test('the path cut for good: the browser reports the connection failed within a 
   await labRun.lab.impair('browser', 1);
   const cutAt = Date.now();
   const cutAtPage = await dc.page.evaluate(() => performance.now());
-  let gatewayMs: number | null = null;
-  while (Date.now() - cutAt < BOUND_MS + 10_000) {
-    const { sessions } = await labRun.gatewayStatus<{ sessions: SessionInfo[] }>('/sessions');
-    if (!sessions.some((s) => s.peerId === dc.peerId)) {
-      gatewayMs = Date.now() - cutAt;
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const gatewayMs = await sessionFreedAfter(labRun, dc.peerId, cutAt, BOUND_MS + 10_000);
   const [failedAt, failedBy] = await dc.page.evaluate(() => [
     globalThis.failedAt ?? null,
     globalThis.failedBy,
@@ -156,8 +148,7 @@ test('the path cut for good: the browser reports the connection failed within a 
   const browserMs = failedAt === null ? null : Math.round(failedAt - cutAtPage);
   // How the gateway learnt it: its own ICE (a state change) or the browser leaving signaling.
   const log = labRun.logs()['harness-gateway.log'] ?? '';
-  const ended =
-    [...log.matchAll(/session closed .*"reason":"([^"]*)"/g)].map((m) => m[1]).at(-1) ?? 'not closed';
+  const ended = lastCloseReason(log);
   test.info().annotations.push({
     type: 'measured',
     description: `cut for good: browser failed after ${browserMs ?? 'never'} ms (${failedBy ?? '-'}); gateway freed the session after ${gatewayMs ?? 'never'} ms (${ended})`,
@@ -183,19 +174,10 @@ test('the path cut for good while the browser stays in signaling: the gateway re
   });
   await labRun.lab.impair('browser', 1);
   const cutAt = Date.now();
-  let gatewayMs: number | null = null;
-  while (Date.now() - cutAt < BOUND_MS + 10_000) {
-    const { sessions } = await labRun.gatewayStatus<{ sessions: SessionInfo[] }>('/sessions');
-    if (!sessions.some((s) => s.peerId === dc.peerId)) {
-      gatewayMs = Date.now() - cutAt;
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const gatewayMs = await sessionFreedAfter(labRun, dc.peerId, cutAt, BOUND_MS + 10_000);
   const log = labRun.logs()['harness-gateway.log'] ?? '';
   const states = [...log.matchAll(/connection state .*"to":"([^"]*)"/g)].map((m) => m[1]);
-  const ended =
-    [...log.matchAll(/session closed .*"reason":"([^"]*)"/g)].map((m) => m[1]).at(-1) ?? 'not closed';
+  const ended = lastCloseReason(log);
   test.info().annotations.push({
     type: 'measured',
     description: `cut for good, browser still in signaling: gateway states ${states.join(' → ')}; session freed after ${gatewayMs ?? 'never'} ms (${ended})`,
@@ -206,3 +188,23 @@ test('the path cut for good while the browser stays in signaling: the gateway re
   expect(ended).toBe('connection failed');
   expect(states).toContain('failed');
 });
+
+/** Milliseconds from `since` until the gateway no longer lists the peer's session (null: not within `limitMs`). */
+async function sessionFreedAfter(
+  labRun: LabRun,
+  peerId: string,
+  since: number,
+  limitMs: number,
+): Promise<number | null> {
+  while (Date.now() - since < limitMs) {
+    const { sessions } = await labRun.gatewayStatus<{ sessions: SessionInfo[] }>('/sessions');
+    if (!sessions.some((s) => s.peerId === peerId)) return Date.now() - since;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return null;
+}
+
+/** The reason of the last "session closed" line in the gateway's log. */
+function lastCloseReason(log: string): string {
+  return [...log.matchAll(/session closed .*"reason":"([^"]*)"/g)].map((m) => m[1]).at(-1) ?? 'not closed';
+}
