@@ -22,7 +22,7 @@ export function release(dc: DataChannel): void {
   held.delete(dc);
 }
 
-/** How many native channels are held (for tests and the status page). */
+/** How many native channels are held (test/gcCleanup.ts prints it). */
 export function heldChannels(): number {
   return held.size;
 }
