@@ -9,7 +9,7 @@ for (const offerer of ['browser', 'gateway'] as const) {
     gatewayView,
   }) => {
     const { peerId } = await connect(rtcPage, { room: stack.room, transport: 'ws', offerer });
-    const browser = await stats(rtcPage);
+    let browser = await stats(rtcPage);
     expect(browser.connectionState).toBe('connected');
     expect(['connected', 'completed']).toContain(browser.iceConnectionState);
     expect(browser.dtlsState).toBe('connected');
@@ -26,7 +26,20 @@ for (const offerer of ['browser', 'gateway'] as const) {
         },
       )
       .toBe('open');
-    const gw = await gatewayView.session(peerId);
+    let gw = await gatewayView.session(peerId);
+    // "connected" does not end ICE: the pair can still change after it. Seen here: Chromium
+    // reported "connected" on its IPv4 pair, then moved to the IPv6 pair the gateway nominated a
+    // moment later (docs/interop.md). Both ends must settle on the same 5-tuple within 5 s.
+    const settledBy = Date.now() + 5000;
+    while (
+      Date.now() < settledBy &&
+      (gw?.selectedPair?.remote.port !== browser.selectedPair?.local.port ||
+        gw?.selectedPair?.local.port !== browser.selectedPair?.remote.port)
+    ) {
+      await new Promise((r) => setTimeout(r, 200));
+      browser = await stats(rtcPage);
+      gw = await gatewayView.session(peerId);
+    }
     expect(gw?.connectionState).toBe('connected');
     expect(['connected', 'completed']).toContain(gw?.iceConnectionState);
     // The gateway's DTLS state is derived from its connection state (docs/interop.md); its echo
