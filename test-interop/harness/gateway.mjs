@@ -56,6 +56,41 @@ class SessionState {
     this.sinks = new Map();
     /** @type {Map<string, (string | Buffer)[]>} data that reached a sink channel before its sink */
     this.early = new Map();
+    /** @type {Map<string, (() => void)[]>} requests waiting for a channel to be announced */
+    this.awaiting = new Map();
+  }
+
+  /** @param {GatewayChannel} channel */
+  announce(channel) {
+    this.byLabel.set(channel.label, channel);
+    for (const wake of this.awaiting.get(channel.label) ?? []) wake();
+    this.awaiting.delete(channel.label);
+  }
+
+  /**
+   * The latest channel with this label. SCTP orders messages within a stream only (RFC 4960
+   * §6.6), so a request on the control channel can arrive before the DCEP OPEN of a channel the
+   * page opened just before it: wait for the announcement, up to `waitMs`.
+   * @param {string} label
+   * @param {number} [waitMs]
+   * @returns {Promise<GatewayChannel>}
+   */
+  async channel(label, waitMs = 5000) {
+    if (!this.byLabel.has(label)) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        const waiting = this.awaiting.get(label) ?? [];
+        waiting.push(() => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+        this.awaiting.set(label, waiting);
+      });
+    }
+    const channel = this.byLabel.get(label);
+    if (!channel)
+      throw new Error(`no channel labelled ${JSON.stringify(label)} in this session after ${waitMs} ms`);
+    return channel;
   }
 }
 
@@ -117,7 +152,7 @@ gateway.on('session', (session) => {
   const st = new SessionState(session);
   states.set(session, st);
   session.on('channel', (channel) => {
-    st.byLabel.set(channel.label, channel);
+    st.announce(channel);
     const record = (/** @type {string} */ event) =>
       st.events.push({
         t: Date.now(),
@@ -196,16 +231,6 @@ async function control(st, channel, raw) {
 
 /**
  * @param {SessionState} st
- * @param {string} label
- */
-function channelOf(st, label) {
-  const channel = st.byLabel.get(label);
-  if (!channel) throw new Error(`no channel labelled ${JSON.stringify(label)} in this session`);
-  return channel;
-}
-
-/**
- * @param {SessionState} st
  * @param {any} req
  */
 async function run(st, req) {
@@ -219,10 +244,10 @@ async function run(st, req) {
       return { label: channel.label, id: channel.id };
     }
     case 'close':
-      channelOf(st, req.label).close();
+      (await st.channel(req.label)).close();
       return null;
     case 'send': {
-      const channel = channelOf(st, req.label);
+      const channel = await st.channel(req.label);
       return req.messages.map((/** @type {any} */ m) => {
         try {
           channel.send('text' in m ? m.text : Buffer.alloc(m.size, m.fill ?? 0));
@@ -254,7 +279,7 @@ async function run(st, req) {
       return sink.result();
     }
     case 'stream':
-      return stream(channelOf(st, req.label), req);
+      return stream(await st.channel(req.label), req);
     case 'rss':
       return sampleRss(req.action);
     case 'closeSession':
