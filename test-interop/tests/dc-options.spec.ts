@@ -133,10 +133,25 @@ test.describe('opened by the gateway', () => {
       }, options.label);
       const opened = await dc.control<{ id: number }>('open', { request: options });
       const seen = await pending.catch(async (err: unknown) => {
-        // Say what the gateway saw of the channel: did the ping arrive, did the echo leave?
+        // Say what each side saw of the channel: did the ping leave the browser, did it reach the
+        // gateway, did the echo leave?
         const view = await dc.control<SessionInfo>('view').catch((e: unknown) => String(e));
         const channel = typeof view === 'string' ? view : view.channels.find((c) => c.id === opened.id);
-        throw new Error(`${String(err)}\ngateway's view of the channel: ${JSON.stringify(channel)}`);
+        const browser = await dc.page
+          .evaluate(async (label) => {
+            const conn = globalThis.conns!.main!;
+            const ch = conn.channels.get(label);
+            const found: Record<string, unknown>[] = [];
+            (await conn.pc.getStats()).forEach((s: Record<string, unknown>) => {
+              if (s.type === 'data-channel' && s.label === label) found.push(s);
+            });
+            return { readyState: ch?.readyState, bufferedAmount: ch?.bufferedAmount, stats: found };
+          }, options.label)
+          .catch((e: unknown) => String(e));
+        throw new Error(
+          `${String(err)}\ngateway's view of the channel: ${JSON.stringify(channel)}` +
+            `\nbrowser's view of the channel: ${JSON.stringify(browser)}`,
+        );
       });
       expect(seen.props).toEqual(expected(options));
       expect(seen.negotiated).toBe(false);
