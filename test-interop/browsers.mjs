@@ -39,7 +39,13 @@ export const SNAP_ARGS = ['--enable-features=WebRtcSctpSnap'];
  */
 export function chromiumLaunch(extraArgs = []) {
   const executablePath = firstExisting(process.env.CHROMIUM_PATH, CHROMIUM_CANDIDATES);
-  return { ...(executablePath ? { executablePath } : {}), args: [...CHROMIUM_ARGS, ...extraArgs] };
+  // For debugging, e.g. CHROMIUM_EXTRA_ARGS='--enable-logging --log-file=/tmp/chromium.log
+  // --vmodule=*data_channel*=2,*sctp*=2' (docs/interop.md).
+  const fromEnv = (process.env.CHROMIUM_EXTRA_ARGS ?? '').split(/\s+/).filter(Boolean);
+  return {
+    ...(executablePath ? { executablePath } : {}),
+    args: [...CHROMIUM_ARGS, ...extraArgs, ...fromEnv],
+  };
 }
 
 /**
