@@ -157,23 +157,50 @@ function optionsOf(ch) {
 }
 
 /**
+ * How many messages the browser's own stats say it has put on this channel (RTCDataChannelStats
+ * messagesSent), or null when it reports none for the channel.
+ * @param {RTCPeerConnection} pc
+ * @param {RTCDataChannel} channel
+ */
+async function messagesSentOn(pc, channel) {
+  /** @type {number | null} */
+  let sent = null;
+  (await pc.getStats()).forEach((/** @type {any} */ s) => {
+    if (s.type === 'data-channel' && s.dataChannelIdentifier === channel.id && s.label === channel.label)
+      sent = s.messagesSent;
+  });
+  return sent;
+}
+
+/**
  * Echo as the channel's options allow: a reliable channel gets one ping (rtcgate.echo, no retry);
  * one that may lose messages by its options (maxRetransmits or maxPacketLifeTime, webrtc-pc §6.2)
  * is pinged again after a lost ping or reply, up to `attempts` times, `eachMs` apart. Resolves
  * with the reply and how many pings it took.
+ *
+ * With `pc`, a reliable channel whose ping got no echo is pinged once more only if the browser's
+ * own stats say it never sent the first (messagesSent 0): Chromium can drop the first message
+ * sent on a channel the gateway announced (docs/interop.md). The result then says
+ * `browserNeverSent: true`; if the browser did send it, the timeout stands.
  * @param {RTCDataChannel} channel
  * @param {string} text
- * @param {{ attempts?: number; eachMs?: number }} [opts]
+ * @param {{ attempts?: number; eachMs?: number; pc?: RTCPeerConnection }} [opts]
  */
 async function echoAsOptionsAllow(channel, text, opts = {}) {
   if (channel.maxRetransmits === null && channel.maxPacketLifeTime === null) {
-    return { reply: (await rtcgate.echo(channel, text)).reply, attempts: 1 };
+    try {
+      return { reply: (await rtcgate.echo(channel, text)).reply, attempts: 1, browserNeverSent: false };
+    } catch (err) {
+      if (!opts.pc || !(err instanceof Error && /CHANNEL_TIMEOUT/.test(err.message))) throw err;
+      if ((await messagesSentOn(opts.pc, channel)) !== 0) throw err;
+      return { reply: (await rtcgate.echo(channel, text)).reply, attempts: 2, browserNeverSent: true };
+    }
   }
   const { attempts = 5, eachMs = 2_000 } = opts;
   for (let attempt = 1; ; attempt++) {
     try {
       const { reply } = await rtcgate.echo(channel, text, eachMs);
-      return { reply, attempts: attempt };
+      return { reply, attempts: attempt, browserNeverSent: false };
     } catch (err) {
       if (attempt >= attempts || !(err instanceof Error && /CHANNEL_TIMEOUT/.test(err.message))) throw err;
     }

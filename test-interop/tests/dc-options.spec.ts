@@ -122,10 +122,17 @@ test.describe('opened by the gateway', () => {
         const conn = globalThis.conns?.main;
         if (!conn) throw new Error('not connected');
         const ch = await conn.channel(label);
-        const { reply, attempts } = await harness.echoAsOptionsAllow(ch, `ping on ${label}`);
+        const { reply, attempts, browserNeverSent } = await harness.echoAsOptionsAllow(
+          ch,
+          `ping on ${label}`,
+          {
+            pc: conn.pc,
+          },
+        );
         return {
           reply,
           attempts,
+          browserNeverSent,
           props: harness.optionsOf(ch),
           negotiated: ch.negotiated,
           id: ch.id,
@@ -135,19 +142,39 @@ test.describe('opened by the gateway', () => {
       const seen = await pending.catch(async (err: unknown) => {
         // Say what each side saw of the channel: did the ping leave the browser, did it reach the
         // gateway, did the echo leave?
-        const view = await dc.control<SessionInfo>('view').catch((e: unknown) => String(e));
-        const channel = typeof view === 'string' ? view : view.channels.find((c) => c.id === opened.id);
         const browser = await dc.page
           .evaluate(async (label) => {
             const conn = globalThis.conns!.main!;
             const ch = conn.channels.get(label);
-            const found: Record<string, unknown>[] = [];
-            (await conn.pc.getStats()).forEach((s: Record<string, unknown>) => {
-              if (s.type === 'data-channel' && s.label === label) found.push(s);
-            });
-            return { readyState: ch?.readyState, bufferedAmount: ch?.bufferedAmount, stats: found };
+            const statsOf = async () => {
+              const found: Record<string, unknown>[] = [];
+              (await conn.pc.getStats()).forEach((s: Record<string, unknown>) => {
+                if (s.type === 'data-channel' && s.label === label) found.push(s);
+              });
+              return found;
+            };
+            const first = {
+              readyState: ch?.readyState,
+              bufferedAmount: ch?.bufferedAmount,
+              stats: await statsOf(),
+            };
+            // Does a second message get through where the first did not?
+            let second: unknown = 'not sent';
+            if (ch?.readyState === 'open') {
+              second = await rtcgate.echo(ch, 'second ping', 5000).then(
+                ({ reply }) => ({ reply }),
+                (e: unknown) => String(e),
+              );
+            }
+            return {
+              ...first,
+              second,
+              after: { bufferedAmount: ch?.bufferedAmount, stats: await statsOf() },
+            };
           }, options.label)
           .catch((e: unknown) => String(e));
+        const view = await dc.control<SessionInfo>('view').catch((e: unknown) => String(e));
+        const channel = typeof view === 'string' ? view : view.channels.find((c) => c.id === opened.id);
         throw new Error(
           `${String(err)}\ngateway's view of the channel: ${JSON.stringify(channel)}` +
             `\nbrowser's view of the channel: ${JSON.stringify(browser)}`,
@@ -157,7 +184,16 @@ test.describe('opened by the gateway', () => {
       expect(seen.negotiated).toBe(false);
       expect(seen.id).toBe(opened.id);
       expect(seen.reply).toBe(`ping on ${options.label}`);
-      noteLostPings(seen.attempts);
+      if (seen.browserNeverSent) {
+        // Chromium's own stats said the first ping was never sent (docs/interop.md, "Chromium drops
+        // the first message on an announced channel"); seen in Chromium only, so only allowed there.
+        expect(test.info().project.use.browserName).toBe('chromium');
+        test.info().annotations.push({
+          type: 'browser never sent',
+          description:
+            'Chromium dropped the first ping on this announced channel (its stats: messagesSent 0, channel open); the second went through',
+        });
+      } else noteLostPings(seen.attempts);
       const g = gatewayChannel(await dc.control<SessionInfo>('view'), opened.id);
       expect({
         label: g.label,
