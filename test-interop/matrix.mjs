@@ -23,8 +23,15 @@ const VARIANTS = {
   snap: 'Chromium with SCTP SNAP on (`--enable-features=WebRtcSctpSnap`, the @core scenarios)',
   lab: 'Network lab: NAT traversal through iptables NATs and coturn (`tests/lab-*.spec.ts`, as root)',
 };
-/** Annotation types that carry a measurement worth showing. */
-const MEASURED = new Set(['measured', 'max-message-size', 'order', 'selected pair']);
+/** Annotation types worth showing under the tables (measurements, and what a test tolerated). */
+const MEASURED = new Set([
+  'measured',
+  'max-message-size',
+  'order',
+  'selected pair',
+  'lost ping',
+  'browser never sent',
+]);
 
 const projects = new Map(
   report.config.projects.map((p) => [
