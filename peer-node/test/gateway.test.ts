@@ -85,6 +85,36 @@ test('bye from the peer closes and frees its session', async () => {
   await peer.close();
 });
 
+test('a channel the peer opens while the gateway closes the session is reset before the PeerConnection closes', async () => {
+  const peer = await FakeBrowser.join(stack);
+  try {
+    await peer.offer('echo');
+    const session = stack.gateway.sessions.get(peer.peerId);
+    assert.ok(session);
+    const adopted: string[] = [];
+    session.on('channel', (c) => adopted.push(c.label));
+    session.close('test');
+    // Its DCEP OPEN reaches the gateway inside CLOSE_GRACE_MS, after close() began.
+    const late = peer.pc.createDataChannel('late');
+    const closedWhile = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('late channel not closed in 3 s')), 3000);
+      late.onClosed(() => {
+        clearTimeout(timer);
+        resolve(peer.pc.state());
+      });
+    });
+    // Reset by the gateway, not ended with the association: the peer's connection was still up.
+    assert.equal(closedWhile, 'connected');
+    assert.deepEqual(adopted, []);
+    await Promise.race([
+      session.released,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('not released in 3 s')), 3000)),
+    ]);
+  } finally {
+    await peer.close();
+  }
+});
+
 test('a peer whose signaling drops has its session freed (peer-left)', async () => {
   const peer = await FakeBrowser.join(stack);
   await peer.offer('echo');
