@@ -39,8 +39,8 @@ export const SNAP_ARGS = ['--enable-features=WebRtcSctpSnap'];
  */
 export function chromiumLaunch(extraArgs = []) {
   const executablePath = firstExisting(process.env.CHROMIUM_PATH, CHROMIUM_CANDIDATES);
-  // For debugging, e.g. CHROMIUM_EXTRA_ARGS='--enable-logging --log-file=/tmp/chromium.log
-  // --vmodule=*data_channel*=2,*sctp*=2' (docs/interop.md).
+  // For debugging, e.g. CHROMIUM_EXTRA_ARGS='--enable-logging=stderr --v=1 --vmodule=*/webrtc/*=2'
+  // with DEBUG=pw:browser (docs/interop.md).
   const fromEnv = (process.env.CHROMIUM_EXTRA_ARGS ?? '').split(/\s+/).filter(Boolean);
   return {
     ...(executablePath ? { executablePath } : {}),

@@ -14,7 +14,7 @@ import { GatewayError } from '../src/errors.js';
 import { Gateway } from '../src/gateway.js';
 import type { PeerSession } from '../src/peerSession.js';
 import { SignalClient } from '../src/signalClient.js';
-import { FakeBrowser, nextMessage, openOf, quiet, startStack, until, type Stack } from './pair.js';
+import { FakeBrowser, nextMessage, openOf, quiet, startStack, until, within, type Stack } from './pair.js';
 
 let stack: Stack;
 before(async () => {
@@ -31,14 +31,6 @@ const MiB = 1024 * KiB;
 
 function isGatewayError(code: GatewayError['code']) {
   return (err: unknown) => err instanceof GatewayError && err.code === code;
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

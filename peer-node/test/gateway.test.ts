@@ -6,7 +6,7 @@ import { startServer } from 'rtcgate-server';
 import { Gateway, iceRefreshDelayMs, iceServersUrlOf } from '../src/gateway.js';
 import { startStatusServer } from '../src/statusServer.js';
 import { GatewayError } from '../src/errors.js';
-import { FakeBrowser, nextMessage, quiet, startStack, until, type Stack } from './pair.js';
+import { FakeBrowser, nextMessage, quiet, startStack, until, within, type Stack } from './pair.js';
 
 let stack: Stack;
 before(async () => {
@@ -106,10 +106,7 @@ test('a channel the peer opens while the gateway closes the session is reset bef
     // Reset by the gateway, not ended with the association: the peer's connection was still up.
     assert.equal(closedWhile, 'connected');
     assert.deepEqual(adopted, []);
-    await Promise.race([
-      session.released,
-      new Promise((_, reject) => setTimeout(() => reject(new Error('not released in 3 s')), 3000)),
-    ]);
+    await within(session.released, 3000, 'session released');
   } finally {
     await peer.close();
   }
@@ -154,12 +151,7 @@ test('handle() routes a label to an in-process handler; an unrouted label is clo
 
     const stray = peer.pc.createDataChannel('nobody-handles-this');
     const closed = new Promise<void>((resolve) => stray.onClosed(() => resolve()));
-    await Promise.race([
-      closed,
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error('unrouted channel not closed in 5 s')), 5000),
-      ),
-    ]);
+    await within(closed, 5000, 'unrouted channel closed');
   } finally {
     await peer.close();
   }

@@ -169,3 +169,12 @@ export async function until(check: () => boolean, timeoutMs = 10_000, what = 'co
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** `promise`, or a rejection naming `what` after `ms`; the timer is cleared either way. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -78,12 +78,17 @@ class SessionState {
   async channel(label, waitMs = 5000) {
     if (!this.byLabel.has(label)) {
       await new Promise((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
         const waiting = this.awaiting.get(label) ?? [];
-        waiting.push(() => {
+        const wake = () => {
           clearTimeout(timer);
           resolve(undefined);
-        });
+        };
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(wake), 1);
+          if (waiting.length === 0) this.awaiting.delete(label);
+          resolve(undefined);
+        }, waitMs);
+        waiting.push(wake);
         this.awaiting.set(label, waiting);
       });
     }

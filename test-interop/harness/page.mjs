@@ -181,7 +181,8 @@ async function messagesSentOn(pc, channel) {
  * With `pc`, a reliable channel whose ping got no echo is pinged once more only if the browser's
  * own stats say it never sent the first (messagesSent 0): Chromium can drop the first message
  * sent on a channel the gateway announced (docs/interop.md). The result then says
- * `browserNeverSent: true`; if the browser did send it, the timeout stands.
+ * `browserNeverSent: true` (and the first text as the reply, once the second came back exactly);
+ * if the browser did send it, the timeout stands.
  * @param {RTCDataChannel} channel
  * @param {string} text
  * @param {{ attempts?: number; eachMs?: number; pc?: RTCPeerConnection }} [opts]
@@ -192,8 +193,13 @@ async function echoAsOptionsAllow(channel, text, opts = {}) {
       return { reply: (await rtcgate.echo(channel, text)).reply, attempts: 1, browserNeverSent: false };
     } catch (err) {
       if (!opts.pc || !(err instanceof Error && /CHANNEL_TIMEOUT/.test(err.message))) throw err;
-      if ((await messagesSentOn(opts.pc, channel)) !== 0) throw err;
-      return { reply: (await rtcgate.echo(channel, text)).reply, attempts: 2, browserNeverSent: true };
+      if (channel.readyState !== 'open' || (await messagesSentOn(opts.pc, channel)) !== 0) throw err;
+      // Another text: had the first ping only been held back, its echo would come first and
+      // not match.
+      const again = `${text} (again)`;
+      const { reply } = await rtcgate.echo(channel, again);
+      if (reply !== again) throw new Error(`second ping answered with ${JSON.stringify(reply)}`);
+      return { reply: text, attempts: 2, browserNeverSent: true };
     }
   }
   const { attempts = 5, eachMs = 2_000 } = opts;

@@ -188,6 +188,12 @@ test.describe('opened by the gateway', () => {
         // Chromium's own stats said the first ping was never sent (docs/interop.md, "Chromium drops
         // the first message on an announced channel"); seen in Chromium only, so only allowed there.
         expect(test.info().project.use.browserName).toBe('chromium');
+        // Only the second ping reached the gateway, and only its echo left.
+        const g = gatewayChannel(await dc.control<SessionInfo>('view'), opened.id);
+        expect({ messagesIn: g.messagesIn, messagesOut: g.messagesOut }).toEqual({
+          messagesIn: 1,
+          messagesOut: 1,
+        });
         test.info().annotations.push({
           type: 'browser never sent',
           description:
