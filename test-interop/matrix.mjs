@@ -54,7 +54,14 @@ const ANSI = /\u001b\[[0-9;]*m/g;
 
 function cellOf(t) {
   const last = t.results.at(-1);
-  const annotations = [...(t.annotations ?? []), ...(last?.annotations ?? [])];
+  // Playwright reports a test's annotations on the test and again on its result: once each.
+  const seen = new Set();
+  const annotations = [...(t.annotations ?? []), ...(last?.annotations ?? [])].filter((a) => {
+    const key = `${a.type}\u0000${a.description ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   const reason = annotations
     .filter((a) => a.type === 'fail' || a.type === 'fixme' || a.type === 'skip')
     .map((a) => a.description ?? '')
