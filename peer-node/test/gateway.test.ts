@@ -96,13 +96,11 @@ test('a channel the peer opens while the gateway closes the session is reset bef
     session.close('test');
     // Its DCEP OPEN reaches the gateway inside CLOSE_GRACE_MS, after close() began.
     const late = peer.pc.createDataChannel('late');
-    const closedWhile = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('late channel not closed in 3 s')), 3000);
-      late.onClosed(() => {
-        clearTimeout(timer);
-        resolve(peer.pc.state());
-      });
-    });
+    const closedWhile = await within(
+      new Promise<string>((resolve) => late.onClosed(() => resolve(peer.pc.state()))),
+      3000,
+      'late channel closed',
+    );
     // Reset by the gateway, not ended with the association: the peer's connection was still up.
     assert.equal(closedWhile, 'connected');
     assert.deepEqual(adopted, []);

@@ -157,19 +157,20 @@ function optionsOf(ch) {
 }
 
 /**
- * How many messages the browser's own stats say it has put on this channel (RTCDataChannelStats
- * messagesSent), or null when it reports none for the channel.
+ * The browser's own RTCDataChannelStats for this channel (messagesSent, state, …), or null when
+ * its report has none for it.
  * @param {RTCPeerConnection} pc
  * @param {RTCDataChannel} channel
+ * @returns {Promise<Record<string, unknown> | null>}
  */
-async function messagesSentOn(pc, channel) {
-  /** @type {number | null} */
-  let sent = null;
+async function dataChannelStats(pc, channel) {
+  /** @type {Record<string, unknown> | null} */
+  let found = null;
   (await pc.getStats()).forEach((/** @type {any} */ s) => {
     if (s.type === 'data-channel' && s.dataChannelIdentifier === channel.id && s.label === channel.label)
-      sent = s.messagesSent;
+      found = s;
   });
-  return sent;
+  return found;
 }
 
 /**
@@ -193,7 +194,8 @@ async function echoAsOptionsAllow(channel, text, opts = {}) {
       return { reply: (await rtcgate.echo(channel, text)).reply, attempts: 1, browserNeverSent: false };
     } catch (err) {
       if (!opts.pc || !(err instanceof Error && /CHANNEL_TIMEOUT/.test(err.message))) throw err;
-      if (channel.readyState !== 'open' || (await messagesSentOn(opts.pc, channel)) !== 0) throw err;
+      if (channel.readyState !== 'open' || (await dataChannelStats(opts.pc, channel))?.messagesSent !== 0)
+        throw err;
       // Another text: had the first ping only been held back, its echo would come first and
       // not match.
       const again = `${text} (again)`;
@@ -213,4 +215,12 @@ async function echoAsOptionsAllow(channel, text, opts = {}) {
   }
 }
 
-export const harness = { controller, sendStream, receiveStream, once, optionsOf, echoAsOptionsAllow };
+export const harness = {
+  controller,
+  sendStream,
+  receiveStream,
+  once,
+  optionsOf,
+  echoAsOptionsAllow,
+  dataChannelStats,
+};

@@ -146,13 +146,7 @@ test.describe('opened by the gateway', () => {
           .evaluate(async (label) => {
             const conn = globalThis.conns!.main!;
             const ch = conn.channels.get(label);
-            const statsOf = async () => {
-              const found: Record<string, unknown>[] = [];
-              (await conn.pc.getStats()).forEach((s: Record<string, unknown>) => {
-                if (s.type === 'data-channel' && s.label === label) found.push(s);
-              });
-              return found;
-            };
+            const statsOf = () => (ch ? harness.dataChannelStats(conn.pc, ch) : Promise.resolve(null));
             const first = {
               readyState: ch?.readyState,
               bufferedAmount: ch?.bufferedAmount,
