@@ -31,6 +31,7 @@ const MEASURED = new Set([
   'selected pair',
   'lost ping',
   'browser never sent',
+  'pair settled late',
 ]);
 
 const projects = new Map(
