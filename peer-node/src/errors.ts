@@ -8,6 +8,7 @@ export const GATEWAY_ERROR_CODES = [
   'NATIVE_ERROR',
   'SIGNALING_FAILED',
   'SIGNALING_REFUSED',
+  'BAD_ROUTE',
 ] as const;
 export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[number];
 

@@ -1,12 +1,25 @@
 /**
  * The gateway: joins a room as "gateway" over the signaling subprotocol and serves every browser
- * that negotiates with it, one PeerSession each. Channels labelled "echo" echo; other labels go to
- * handlers registered with `handle()` or to "channel" listeners on the session.
+ * that negotiates with it, one PeerSession each. Each channel goes where its label's route says
+ * (routes.ts): echo, a WebSocket or TCP backend through a bridge (bridge.ts), or an in-process
+ * handler registered with `handle()`. Labels without a route go to "channel" listeners on the
+ * session, and are closed with NO_ROUTE when no listener takes them.
  */
 import { EventEmitter } from 'node:events';
-import { createLogger, DEFAULT_ROOM, type IceServer, type Logger, type ServerMessage } from 'rtcgate-server';
+import {
+  CONTROL_LABEL,
+  createLogger,
+  DEFAULT_ROOM,
+  type IceServer,
+  type Logger,
+  type ServerMessage,
+} from 'rtcgate-server';
+import { connectTcp, connectWs, type Backend } from './backends.js';
+import { Bridge, DEFAULT_CONNECT_TIMEOUT_MS, type BridgeOptions } from './bridge.js';
 import type { GatewayChannel } from './channel.js';
+import { ChannelControl } from './channelControl.js';
 import { emitSafely, GatewayError, messageOf } from './errors.js';
+import { describeTarget, matchRoute, type Route, type RouteTarget } from './routes.js';
 import { convertIceServers } from './iceServers.js';
 import { PeerSession, type SessionInfo } from './peerSession.js';
 import { SignalClient } from './signalClient.js';
@@ -22,6 +35,12 @@ export interface GatewayOptions {
   /** Reconnect to signaling after it drops (default true), with backoff up to 5 s. */
   reconnect?: boolean;
   maxMessageSize?: number;
+  /** Where channels go by label (routes.ts); "echo" and handlers registered by name need none. */
+  routes?: Route[];
+  /** Credit window, limits and timeouts of bridged channels. */
+  bridge?: BridgeOptions;
+  /** Longest close() lets bridges deliver what they hold before cutting them (default 3 s). */
+  shutdownGraceMs?: number;
   log?: Logger;
 }
 
@@ -47,6 +66,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly room: string;
   readonly sessions = new Map<string, PeerSession>();
   readonly #handlers = new Map<string, ChannelHandler>([['echo', echoHandler]]);
+  readonly #controls = new WeakMap<PeerSession, ChannelControl>();
+  readonly #bridges = new Set<Bridge>();
   readonly #log: Logger;
   #signal: SignalClient | undefined;
   #iceServers: IceServer[] = [];
@@ -105,9 +126,13 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return this.#peerId;
   }
 
-  /** Routes channels with this label to `handler` (replaces a previous one, "echo" included). */
-  handle(label: string, handler: ChannelHandler): this {
-    this.#handlers.set(label, handler);
+  /**
+   * Registers an in-process handler under `name`: routes with target `handler:<name>` lead to it,
+   * and so does a channel labelled `name` that no route matches. Replaces a previous one, "echo"
+   * included.
+   */
+  handle(name: string, handler: ChannelHandler): this {
+    this.#handlers.set(name, handler);
     return this;
   }
 
@@ -150,6 +175,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#iceRefreshTimer);
+    await this.#shutdownBridges();
     for (const session of [...this.sessions.values()]) session.close('gateway shutting down', true);
     await Promise.all([this.#signal?.close(1001, 'gateway shutting down'), ...this.#releasing]);
   }
@@ -222,22 +248,95 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return session;
   }
 
+  #controlOf(session: PeerSession): ChannelControl {
+    let control = this.#controls.get(session);
+    if (!control) {
+      control = new ChannelControl(this.#log.child('control'));
+      this.#controls.set(session, control);
+    }
+    return control;
+  }
+
   #route(channel: GatewayChannel, session: PeerSession): void {
-    const handler = this.#handlers.get(channel.label);
-    if (handler) {
-      handler(channel, session);
+    const control = this.#controlOf(session);
+    if (channel.label === CONTROL_LABEL) {
+      control.attach(channel);
       return;
     }
-    // A library user's own "channel" listener runs after this one in the same emit; give it the
-    // rest of this tick to take the channel before refusing the label.
-    queueMicrotask(() => {
-      if (channel.listenerCount('message') > 0 || channel.state === 'closed') return;
-      this.#log.warn('no handler for channel label; closing it', {
-        peerId: session.peerId,
-        label: channel.label,
+    const target: RouteTarget | undefined =
+      matchRoute(this.options.routes ?? [], channel.label)?.target ??
+      (this.#handlers.has(channel.label) ? { kind: 'handler', name: channel.label } : undefined);
+    if (!target) {
+      // A library user's own "channel" listener runs after this one in the same emit; give it the
+      // rest of this tick to take the channel before refusing the label.
+      queueMicrotask(() => {
+        if (channel.listenerCount('message') > 0 || channel.state === 'closed') return;
+        this.#refuse(channel, session, control, `no route for the label "${channel.label}"`);
       });
-      channel.close();
+      return;
+    }
+    switch (target.kind) {
+      case 'echo':
+        control.bind(channel, 'unmetered');
+        echoHandler(channel, session);
+        return;
+      case 'handler': {
+        const handler = this.#handlers.get(target.name);
+        if (!handler) {
+          this.#refuse(channel, session, control, `the route's handler "${target.name}" is not registered`);
+          return;
+        }
+        control.bind(channel, 'unmetered');
+        handler(channel, session);
+        return;
+      }
+      case 'ws':
+      case 'tcp':
+        this.#bridge(channel, session, control, target);
+        return;
+    }
+  }
+
+  #refuse(channel: GatewayChannel, session: PeerSession, control: ChannelControl, why: string): void {
+    this.#log.warn('channel refused; closing it', { peerId: session.peerId, label: channel.label, why });
+    control.reason(channel.id, 'NO_ROUTE', why);
+    channel.close();
+  }
+
+  #bridge(
+    channel: GatewayChannel,
+    session: PeerSession,
+    control: ChannelControl,
+    target: Extract<RouteTarget, { kind: 'ws' | 'tcp' }>,
+  ): void {
+    const timeoutMs = this.options.bridge?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const connect = (): Promise<Backend> =>
+      target.kind === 'ws'
+        ? connectWs(target.url, timeoutMs, { label: channel.label, peerId: session.peerId })
+        : connectTcp(target, timeoutMs, channel.maxMessageSize);
+    const log = this.#log.child('bridge');
+    log.info('bridging channel', {
+      peerId: session.peerId,
+      label: channel.label,
+      to: describeTarget(target),
     });
+    const bridge = new Bridge(channel, connect, control, log, this.options.bridge);
+    this.#bridges.add(bridge);
+    void bridge.done.then(() => this.#bridges.delete(bridge));
+  }
+
+  /** Each bridge delivers what it holds and closes both ends, within the grace; then cut. */
+  async #shutdownBridges(): Promise<void> {
+    if (this.#bridges.size === 0) return;
+    const bridges = [...this.#bridges];
+    for (const bridge of bridges) bridge.shutdown();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.shutdownGraceMs ?? 3000);
+    });
+    await Promise.race([Promise.all(bridges.map((b) => b.done)), grace]);
+    clearTimeout(timer);
+    for (const bridge of this.#bridges) bridge.destroy();
   }
 
   #onSignalClosed(code: number, reason: string): void {

@@ -25,3 +25,19 @@ export { SignalClient } from './signalClient.js';
 export { convertIceServers } from './iceServers.js';
 export { iceRefreshDelayMs, iceServersUrlOf } from './gateway.js';
 export { startStatusServer, type StatusServer } from './statusServer.js';
+export {
+  loadRoutesFile,
+  matchRoute,
+  parseRoute,
+  parseRouteFlag,
+  parseTarget,
+  describeTarget,
+  TCP_FRAMINGS,
+  type Route,
+  type RouteSpec,
+  type RouteTarget,
+  type TcpFraming,
+} from './routes.js';
+export { Bridge, DEFAULT_WINDOW, type BridgeOptions } from './bridge.js';
+export { connectTcp, connectWs, BackendConnectError, type Backend, type BackendMessage } from './backends.js';
+export { ChannelControl } from './channelControl.js';

@@ -3,17 +3,17 @@
  * The interop suite's gateway: the real Gateway library, plus a "control" channel through which
  * the test (running in the page) asks the gateway to open, close and send on channels, to report
  * its own view of them, to receive streams and hash them, and to sample its memory. Channels
- * labelled "sink…" receive streams; every other label echoes. Test-only: a production gateway has
- * no such channel.
+ * labelled "sink…" receive streams; labels with a route in the --routes file go to their backend;
+ * every other label echoes. Test-only: a production gateway has no such channel.
  *
- *   node test-interop/harness/gateway.mjs --signal-url ws://127.0.0.1:PORT/signal --room R
+ *   node test-interop/harness/gateway.mjs --signal-url ws://127.0.0.1:PORT/signal --room R [--routes FILE]
  * prints "harness status on http://127.0.0.1:PORT/" (GET /sessions, as the gateway CLI's).
  */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import nodeDataChannel from 'node-datachannel';
-import { createLogger } from 'rtcgate-server';
-import { Gateway, GatewayError, startStatusServer } from 'rtcgate-peer-node';
+import { CONTROL_LABEL, createLogger } from 'rtcgate-server';
+import { Gateway, GatewayError, loadRoutesFile, matchRoute, startStatusServer } from 'rtcgate-peer-node';
 import { streams } from './streams.mjs';
 
 // libdatachannel's own log (ICE, DTLS, SCTP), to stdout with ours: NDC_LOG=Verbose|Debug|Info|Warning|Error.
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     'signal-url': { type: 'string' },
     room: { type: 'string', default: 'default' },
     'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
+    routes: { type: 'string' },
   },
 });
 if (!values['signal-url']) {
@@ -41,7 +42,14 @@ if (!values['signal-url']) {
   process.exit(2);
 }
 const log = createLogger('harness', /** @type {any} */ (values['log-level']));
-const gateway = new Gateway({ signalUrl: values['signal-url'], room: values.room, log });
+const routes = values.routes ? loadRoutesFile(values.routes) : [];
+const gateway = new Gateway({
+  signalUrl: values['signal-url'],
+  room: values.room,
+  log,
+  routes,
+  bridge: { connectTimeoutMs: 3000 },
+});
 
 /** Everything the harness keeps per session. */
 class SessionState {
@@ -173,7 +181,11 @@ gateway.on('session', (session) => {
       record('close');
       st.sinks.get(channel.label)?.onClose();
     });
-    if (channel.label === 'echo') return; // the gateway's own echo handler serves it
+    // The gateway's own echo handler, its routes (--routes) and the control channel serve these;
+    // labels starting with "unrouted" are left to the gateway, which refuses them (NO_ROUTE).
+    if (channel.label === 'echo' || channel.label === CONTROL_LABEL || matchRoute(routes, channel.label))
+      return;
+    if (channel.label.startsWith('unrouted')) return;
     if (channel.label === 'control') {
       channel.on('message', (m) => void control(st, channel, m));
       return;

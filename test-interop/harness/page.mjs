@@ -215,10 +215,65 @@ async function echoAsOptionsAllow(channel, text, opts = {}) {
   }
 }
 
+/**
+ * Sends a stream on a bridged channel (the library's BridgeChannel): each send waits for the
+ * gateway's credit, so this goes as fast as the backend takes data. Closes the channel after the
+ * last message if `close` is set.
+ * @param {import('../../client-web/src/lib/index.js').BridgeChannel} bridge
+ * @param {import('./streams.mjs').StreamSpec} spec
+ * @param {{ close?: boolean }} [opts]
+ */
+async function bridgeSendStream(bridge, spec, opts = {}) {
+  const started = Date.now();
+  let bytes = 0;
+  for (let seq = 0; seq < spec.count; seq++) {
+    const message = streams.makeMessage(spec, seq);
+    bytes += streams.bytesOf(message).byteLength;
+    await bridge.send(/** @type {string | Uint8Array<ArrayBuffer>} */ (message));
+  }
+  if (opts.close) bridge.close();
+  return { sent: spec.count, bytes, elapsedMs: Date.now() - started };
+}
+
+/**
+ * Reads a stream from a bridged channel until `count` messages came or the channel ended, at most
+ * `rate` bytes/s during the first `slowMs` (a slow reader), then as fast as it can.
+ * @param {import('../../client-web/src/lib/index.js').BridgeChannel} bridge
+ * @param {number} count
+ * @param {{ rate?: number; slowMs?: number }} [opts]
+ */
+async function bridgeReceiveStream(bridge, count, opts = {}) {
+  const { rate = 0, slowMs = 0 } = opts;
+  const receiver = streams.createReceiver(count, undefined);
+  const started = Date.now();
+  while (!receiver.done) {
+    const message = await bridge.read();
+    if (message === null) break;
+    receiver.push(message);
+    const elapsed = Date.now() - started;
+    if (rate > 0 && elapsed < slowMs) {
+      const dueMs = (receiver.state.bytes / rate) * 1000 - elapsed;
+      if (dueMs > 5) await new Promise((resolve) => setTimeout(resolve, dueMs));
+    }
+  }
+  const { kept, ...state } = receiver.state;
+  let sha = null;
+  if (receiver.done) {
+    const digest = await crypto.subtle.digest(
+      'SHA-256',
+      await new Blob(/** @type {BlobPart[]} */ (kept)).arrayBuffer(),
+    );
+    sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }
+  return { ...state, missing: receiver.missing(), sha, elapsedMs: Date.now() - started };
+}
+
 export const harness = {
   controller,
   sendStream,
   receiveStream,
+  bridgeSendStream,
+  bridgeReceiveStream,
   once,
   optionsOf,
   echoAsOptionsAllow,

@@ -4,6 +4,7 @@
  * ways, open channels, read stats. The page and the interop suite both use this class.
  */
 import type { ChannelRequest, PeerInfo, ServerMessage } from 'rtcgate-server/protocol';
+import { BridgeChannel, ControlChannel, type BridgeOptions } from './bridge.js';
 import { RtcgateError } from './errors.js';
 import { openSignaling, type Signaling, type SignalTransport } from './signaling.js';
 import { readStats, type ConnectionStats } from './stats.js';
@@ -80,6 +81,7 @@ export class GatewayConnection {
   #channelWaiters = new Map<string, ((c: RTCDataChannel) => void)[]>();
   #closeReason: string | undefined;
   #onClose = new Set<(reason: string) => void>();
+  #control: Promise<ControlChannel> | undefined;
 
   private constructor(
     readonly signaling: Signaling,
@@ -156,6 +158,41 @@ export class GatewayConnection {
       list.push(waiter);
       this.#channelWaiters.set(label, list);
     });
+  }
+
+  /**
+   * Opens a channel to a bridged route (or any route) with credit-based backpressure and the
+   * gateway's close reasons (bridge.ts). Resolves once the channel is open; a route the gateway
+   * refuses still opens, then closes with its reason in `closed`.
+   */
+  async bridge(label: string, options: BridgeOptions = {}): Promise<BridgeChannel> {
+    if (this.#closed) throw new RtcgateError('CLOSED', 'connection is closed');
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    this.#control ??= ControlChannel.open(this.pc, timeoutMs);
+    let control: ControlChannel;
+    try {
+      control = await this.#control;
+    } catch (err) {
+      this.#control = undefined;
+      throw err;
+    }
+    const channel = this.pc.createDataChannel(label, options.init ?? {});
+    this.#track(channel);
+    const bridge = new BridgeChannel(channel, control, options);
+    // A refused route can close the channel before this page saw it open: `closed` says why.
+    await new Promise<void>((resolve, reject) => {
+      if (channel.readyState !== 'connecting') return resolve();
+      const timer = setTimeout(() => {
+        reject(new RtcgateError('CHANNEL_TIMEOUT', `channel "${label}" not open within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      channel.addEventListener('open', done, { once: true });
+      channel.addEventListener('close', done, { once: true });
+    });
+    return bridge;
   }
 
   /** Opens a channel from the browser side and resolves once it is open. */

@@ -6,6 +6,13 @@ export {
   type ConnectionEvent,
   type Offerer,
 } from './connection.js';
+export {
+  BridgeChannel,
+  ControlChannel,
+  type BridgeEnd,
+  type BridgeMessage,
+  type BridgeOptions,
+} from './bridge.js';
 export { openSignaling, Signaling, SIGNAL_TRANSPORTS, type SignalTransport } from './signaling.js';
 export { readStats, type ConnectionStats, type CandidateSummary } from './stats.js';
 export { RtcgateError, CLIENT_ERROR_CODES, type ClientErrorCode } from './errors.js';

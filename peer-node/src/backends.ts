@@ -1,0 +1,212 @@
+/**
+ * The backend end of a bridge: one connection per channel, to a WebSocket or TCP target. Each kind
+ * turns its connection into the same small interface: messages out (with a callback once the kernel
+ * has them), messages in, pause/resume of reading, a graceful end and a hard destroy.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import WebSocket from 'ws';
+import { messageOf } from './errors.js';
+import type { TcpFraming } from './routes.js';
+
+export type BackendMessage = string | Buffer;
+
+export interface BackendEvents {
+  message: [BackendMessage];
+  /** The connection ended. `error` is set when it ended by an error rather than a close. */
+  close: [{ detail: string; error: boolean }];
+}
+
+export interface Backend extends EventEmitter<BackendEvents> {
+  /** Queues one message; `flushed` runs once the kernel has taken it. */
+  write(data: BackendMessage, flushed: () => void): void;
+  pause(): void;
+  resume(): void;
+  /** Sends what is queued, then closes. */
+  end(): void;
+  destroy(): void;
+}
+
+/** A backend connect that failed: refused, answered with an HTTP error, or timed out. */
+export class BackendConnectError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendConnectError';
+  }
+}
+
+class WsBackend extends EventEmitter<BackendEvents> implements Backend {
+  constructor(private readonly ws: WebSocket) {
+    super();
+    let lastError: Error | undefined;
+    ws.on('message', (data, isBinary) => {
+      const buf = Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.from(new Uint8Array(data));
+      this.emit('message', isBinary ? buf : buf.toString('utf8'));
+    });
+    ws.on('error', (err) => (lastError = err));
+    ws.on('close', (code, reason) => {
+      const text = reason.toString('utf8');
+      const detail = lastError
+        ? `WebSocket failed: ${lastError.message}`
+        : `WebSocket closed with ${code}${text ? ` (${text})` : ''}`;
+      this.emit('close', { detail, error: lastError !== undefined || code === 1006 });
+    });
+  }
+
+  write(data: BackendMessage, flushed: () => void): void {
+    this.ws.send(data, { binary: typeof data !== 'string' }, () => flushed());
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
+  end(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+      this.ws.close(1000, 'channel closed');
+    }
+  }
+
+  destroy(): void {
+    this.ws.terminate();
+  }
+}
+
+/**
+ * Opens the WebSocket of one channel. The backend learns which channel and browser it serves from
+ * two request headers: X-Rtcgate-Label (the label, percent-encoded) and X-Rtcgate-Peer.
+ */
+export function connectWs(
+  url: string,
+  timeoutMs: number,
+  who: { label: string; peerId: string },
+): Promise<Backend> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      handshakeTimeout: timeoutMs,
+      headers: { 'X-Rtcgate-Label': encodeURIComponent(who.label), 'X-Rtcgate-Peer': who.peerId },
+    });
+    const fail = (message: string) => {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+      reject(new BackendConnectError(message));
+    };
+    ws.once('unexpected-response', (_req, res) => fail(`${url} answered HTTP ${res.statusCode}`));
+    ws.once('error', (err) => fail(`${url}: ${messageOf(err)}`));
+    ws.once('open', () => {
+      ws.removeAllListeners();
+      resolve(new WsBackend(ws));
+    });
+  });
+}
+
+/** Longest binary message a raw TCP bridge sends toward the browser. */
+export const RAW_CHUNK_BYTES = 64 * 1024;
+
+class TcpBackend extends EventEmitter<BackendEvents> implements Backend {
+  #pending: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly framing: TcpFraming,
+    private readonly maxMessageSize: number,
+  ) {
+    super();
+    let failure: Error | undefined;
+    socket.on('data', (chunk) => this.#onData(chunk));
+    socket.on('error', (err) => (failure = err));
+    socket.on('close', () => {
+      const detail = failure
+        ? `TCP connection failed: ${failure.message}`
+        : 'TCP connection closed by the backend';
+      this.emit('close', { detail, error: failure !== undefined });
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.framing === 'raw') {
+      const size = Math.min(RAW_CHUNK_BYTES, this.maxMessageSize);
+      for (let at = 0; at < chunk.length; at += size) this.emit('message', chunk.subarray(at, at + size));
+      return;
+    }
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    while (this.#pending.length >= 4) {
+      const length = this.#pending.readUInt32BE(0);
+      if (length > this.maxMessageSize) {
+        this.socket.destroy(
+          new Error(
+            `frame of ${length} bytes is over the channel's maximum message size (${this.maxMessageSize})`,
+          ),
+        );
+        return;
+      }
+      if (this.#pending.length < 4 + length) return;
+      const frame = Buffer.from(this.#pending.subarray(4, 4 + length));
+      this.#pending = this.#pending.subarray(4 + length);
+      this.emit('message', frame);
+    }
+  }
+
+  write(data: BackendMessage, flushed: () => void): void {
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (this.framing === 'raw') {
+      this.socket.write(payload, () => flushed());
+      return;
+    }
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(payload.length, 0);
+    this.socket.write(header);
+    this.socket.write(payload, () => flushed());
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+export function connectTcp(
+  target: { host: string; port: number; framing: TcpFraming },
+  timeoutMs: number,
+  maxMessageSize: number,
+): Promise<Backend> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port });
+    const where = `tcp://${target.host}:${target.port}`;
+    const timer = setTimeout(() => fail(`${where}: no connection within ${timeoutMs} ms`), timeoutMs);
+    function fail(message: string): void {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.destroy();
+      reject(new BackendConnectError(message));
+    }
+    socket.once('error', (err) => fail(`${where}: ${messageOf(err)}`));
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.setNoDelay(true);
+      resolve(new TcpBackend(socket, target.framing, maxMessageSize));
+    });
+  });
+}

@@ -1,0 +1,246 @@
+/**
+ * One DataChannel carried to one backend connection, with backpressure both ways and nothing
+ * accepted lost on a close (docs/bridges.md).
+ *
+ * node-datachannel cannot stop reading a channel: every message is queued to JavaScript as it
+ * arrives. So the browser is slowed by credit instead (rtcgate.ctl.v1): the gateway lets the
+ * browser have sent at most `window` bytes more than the backend's kernel has taken, and grants
+ * more as the backend reads. The other way, a browser that reads slowly grants slowly, and the
+ * bridge stops reading the backend while it has no credit to send with. A channel whose browser
+ * does not meter it (no rtcgate library) is bounded by closing it once `unmeteredLimit` bytes wait.
+ */
+import type { ChannelCloseCode, Logger } from 'rtcgate-server';
+import type { Backend, BackendMessage } from './backends.js';
+import type { ChannelMessage, GatewayChannel } from './channel.js';
+import type { ChannelControl } from './channelControl.js';
+import { GatewayError, messageOf } from './errors.js';
+
+export interface BridgeOptions {
+  /** Bytes the browser may send ahead of what the backend has taken (default 1 MiB). */
+  window?: number;
+  /** For unmetered channels: close once this many bytes wait for the backend (default 8 MiB). */
+  unmeteredLimit?: number;
+  /** Longest a backend connect may take (default 5 s). */
+  connectTimeoutMs?: number;
+}
+
+export const DEFAULT_WINDOW = 1024 * 1024;
+export const DEFAULT_UNMETERED_LIMIT = 8 * 1024 * 1024;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** Toward the browser: what may sit in the channel's send buffer before the bridge waits. */
+const SEND_BUFFER_MARK = 256 * 1024;
+/** Toward the browser: the backend is paused while this much waits for credit or buffer room. */
+const PAUSE_BACKEND_AT = 256 * 1024;
+
+function sizeOf(data: ChannelMessage | BackendMessage): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+}
+
+export class Bridge {
+  readonly #window: number;
+  readonly #unmeteredLimit: number;
+  readonly #id: number;
+  #backend: Backend | undefined;
+  /** Browser → backend: received before the backend connected. */
+  #early: ChannelMessage[] = [];
+  #received = 0;
+  #flushed = 0;
+  #granted = 0;
+  #metered = false;
+  /** Backend → browser. */
+  #toBrowser: BackendMessage[] = [];
+  #toBrowserBytes = 0;
+  #sent = 0;
+  #browserCredit = 0;
+  #backendPaused = false;
+  /** Set once the bridge is ending: the reason the browser is told, unless the browser ended it. */
+  #ending: { code: ChannelCloseCode; message: string } | undefined;
+  #channelClosed = false;
+  #backendClosed = false;
+  #resolveDone!: () => void;
+  /** Resolves when both the channel and the backend connection are closed. */
+  readonly done = new Promise<void>((resolve) => (this.#resolveDone = resolve));
+
+  constructor(
+    private readonly channel: GatewayChannel,
+    connect: () => Promise<Backend>,
+    private readonly control: ChannelControl | undefined,
+    private readonly log: Logger,
+    options: BridgeOptions = {},
+  ) {
+    this.#window = options.window ?? DEFAULT_WINDOW;
+    this.#unmeteredLimit = options.unmeteredLimit ?? DEFAULT_UNMETERED_LIMIT;
+    this.#id = channel.id;
+    channel.bufferedAmountLowThreshold = SEND_BUFFER_MARK;
+    channel.on('message', (data) => this.#fromBrowser(data));
+    channel.on('bufferedamountlow', () => this.#pumpToBrowser());
+    channel.on('close', () => this.#onChannelClose());
+    control?.bind(channel, (upTo) => this.#onCredit(upTo));
+    connect().then(
+      (backend) => this.#onConnected(backend),
+      (err: unknown) => {
+        this.#backendClosed = true;
+        this.#end('BACKEND_UNREACHABLE', messageOf(err));
+      },
+    );
+  }
+
+  /** Gateway shutdown: deliver what waits for the browser, then close both ends. */
+  shutdown(): void {
+    this.#end('GATEWAY_SHUTDOWN', 'the gateway is shutting down');
+  }
+
+  /** Last resort after shutdown's grace: both ends go now. */
+  destroy(): void {
+    this.#backend?.destroy();
+    this.channel.close();
+  }
+
+  #onConnected(backend: Backend): void {
+    this.#backend = backend;
+    backend.on('message', (data) => this.#fromBackend(data));
+    backend.on('close', ({ detail, error }) => {
+      this.#backendClosed = true;
+      this.#end(error ? 'BACKEND_ERROR' : 'BACKEND_CLOSED', detail);
+      this.#checkDone();
+    });
+    if (this.#channelClosed) {
+      // The browser went while the backend was connecting: hand over what it sent, then end.
+      for (const m of this.#early) this.#toBackend(m);
+      this.#early = [];
+      backend.end();
+      return;
+    }
+    for (const m of this.#early) this.#toBackend(m);
+    this.#early = [];
+    this.#maybeGrant();
+  }
+
+  // Browser → backend.
+
+  #fromBrowser(data: ChannelMessage): void {
+    const size = sizeOf(data);
+    this.#received += size;
+    if (this.#metered) {
+      // A sender may start a message while under its credit, so it can pass it by one message.
+      if (this.#received > this.#granted + this.channel.maxMessageSize) {
+        this.#violation(`received ${this.#received} bytes against a credit of ${this.#granted}`);
+        return;
+      }
+    } else if (this.#received - this.#flushed > this.#unmeteredLimit) {
+      this.#violation(
+        `${this.#received - this.#flushed} bytes wait for the backend on a channel without credit ` +
+          '(open it with the rtcgate browser library to be slowed down instead)',
+      );
+      return;
+    }
+    if (this.#backend) this.#toBackend(data);
+    else this.#early.push(data);
+  }
+
+  #toBackend(data: ChannelMessage): void {
+    const size = sizeOf(data);
+    this.#backend!.write(data, () => {
+      this.#flushed += size;
+      this.#maybeGrant();
+    });
+  }
+
+  #maybeGrant(): void {
+    if (!this.#metered || !this.#backend || this.#ending) return;
+    const upTo = this.#flushed + this.#window;
+    // Grant in steps of a quarter window: often enough to keep the pipe full, rarely enough to
+    // keep control traffic small.
+    if (this.#granted === 0 || upTo - this.#granted >= this.#window / 4) {
+      this.#granted = upTo;
+      this.control?.grant(this.#id, upTo);
+    }
+  }
+
+  #violation(detail: string): void {
+    this.log.warn('channel sent past its credit; closing it', { label: this.channel.label, detail });
+    this.#early = [];
+    this.#end('CREDIT_EXCEEDED', detail);
+    this.#backend?.destroy();
+  }
+
+  // Backend → browser.
+
+  #onCredit(upTo: number): void {
+    if (!this.#metered) {
+      this.#metered = true;
+      this.#maybeGrant();
+    }
+    if (upTo > this.#browserCredit) this.#browserCredit = upTo;
+    this.#pumpToBrowser();
+  }
+
+  #fromBackend(data: BackendMessage): void {
+    if (this.#channelClosed) return;
+    this.#toBrowser.push(data);
+    this.#toBrowserBytes += sizeOf(data);
+    this.#pumpToBrowser();
+  }
+
+  #pumpToBrowser(): void {
+    while (this.#toBrowser.length > 0 && !this.#channelClosed) {
+      if (this.#metered && this.#sent >= this.#browserCredit) break;
+      if (this.channel.bufferedAmount > SEND_BUFFER_MARK) break;
+      const data = this.#toBrowser.shift()!;
+      const size = sizeOf(data);
+      this.#toBrowserBytes -= size;
+      try {
+        this.channel.send(data);
+      } catch (err) {
+        if (err instanceof GatewayError && err.code === 'CHANNEL_NOT_OPEN') return;
+        // MESSAGE_TOO_LARGE: a backend message the browser cannot take.
+        this.#end('BACKEND_ERROR', messageOf(err));
+        this.#backend?.destroy();
+        return;
+      }
+      this.#sent += size;
+    }
+    const waiting = this.#toBrowserBytes;
+    if (!this.#backendPaused && waiting > PAUSE_BACKEND_AT) {
+      this.#backendPaused = true;
+      this.#backend?.pause();
+    } else if (this.#backendPaused && waiting <= PAUSE_BACKEND_AT / 2) {
+      this.#backendPaused = false;
+      this.#backend?.resume();
+    }
+    if (this.#ending && this.#toBrowser.length === 0) this.#closeChannel();
+  }
+
+  // Ends.
+
+  /** The bridge ends for `code`: what waits for the browser is still sent, then the channel closes. */
+  #end(code: ChannelCloseCode, message: string): void {
+    if (this.#ending || this.#channelClosed) {
+      this.#checkDone();
+      return;
+    }
+    this.#ending = { code, message };
+    this.log.info('bridge ending', { label: this.channel.label, code, detail: message });
+    if (code === 'GATEWAY_SHUTDOWN' || code === 'CREDIT_EXCEEDED') this.#backend?.end();
+    this.#pumpToBrowser();
+  }
+
+  #closeChannel(): void {
+    if (this.#channelClosed || !this.#ending) return;
+    this.control?.reason(this.#id, this.#ending.code, this.#ending.message);
+    this.channel.close();
+  }
+
+  #onChannelClose(): void {
+    this.#channelClosed = true;
+    this.#toBrowser = [];
+    this.#toBrowserBytes = 0;
+    // The browser closed (or the session ended): the backend gets what was accepted, then an end.
+    if (this.#backend && !this.#backendClosed) this.#backend.end();
+    this.#checkDone();
+  }
+
+  #checkDone(): void {
+    if (this.#channelClosed && this.#backendClosed) this.#resolveDone();
+  }
+}

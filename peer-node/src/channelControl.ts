@@ -1,0 +1,94 @@
+/**
+ * The gateway's end of rtcgate.ctl.v1 for one session (docs/protocol.md, "Channel control"): reads
+ * the browser's credit grants and hands each to the channel it names, sends the gateway's grants,
+ * and tells the browser why the gateway closed a channel. The browser library opens the control
+ * channel; a session without one (a page using RTCDataChannel directly) has no metering and no
+ * close reasons, and everything else works the same.
+ */
+import {
+  decodeControl,
+  encodeControl,
+  UNLIMITED_CREDIT,
+  type ChannelCloseCode,
+  type ControlMessage,
+  type Logger,
+} from 'rtcgate-server';
+import type { GatewayChannel } from './channel.js';
+import { GatewayError } from './errors.js';
+
+/** What a channel does with the browser's credit: a bridge meters; other routes are unmetered. */
+export type CreditListener = (upTo: number) => void;
+
+export class ChannelControl {
+  #channel: GatewayChannel | undefined;
+  /** Credits that arrived before their channel was routed (the two travel on different streams). */
+  readonly #early = new Map<number, number>();
+  readonly #listeners = new Map<number, CreditListener | 'unmetered'>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** The browser opened the control channel. A second one replaces the first. */
+  attach(channel: GatewayChannel): void {
+    this.#channel = channel;
+    channel.on('message', (data) => this.#onMessage(data));
+    channel.on('close', () => {
+      if (this.#channel === channel) this.#channel = undefined;
+    });
+  }
+
+  /**
+   * A routed channel's credit goes to `listener` (its bridge) or, for 'unmetered' routes, is
+   * answered with an unlimited grant. Call when the channel is routed; until the channel closes.
+   */
+  bind(channel: GatewayChannel, listener: CreditListener | 'unmetered'): void {
+    const id = channel.id;
+    this.#listeners.set(id, listener);
+    channel.once('close', () => {
+      if (this.#listeners.get(id) === listener) this.#listeners.delete(id);
+    });
+    const early = this.#early.get(id);
+    this.#early.delete(id);
+    if (early !== undefined) this.#deliver(id, listener, early);
+  }
+
+  /** Tells the browser it may send up to `upTo` bytes in all on channel `id`. */
+  grant(id: number, upTo: number): void {
+    this.#send({ t: 'credit', id, upTo });
+  }
+
+  /** Tells the browser why the gateway is closing channel `id` (before it closes it). */
+  reason(id: number, code: ChannelCloseCode, message: string): void {
+    this.#send({ t: 'reason', id, code, message });
+  }
+
+  #send(message: ControlMessage): void {
+    const channel = this.#channel;
+    if (!channel || channel.state !== 'open') return;
+    try {
+      channel.send(encodeControl(message));
+    } catch (err) {
+      if (!(err instanceof GatewayError && err.code === 'CHANNEL_NOT_OPEN')) throw err;
+    }
+  }
+
+  #onMessage(data: string | Buffer): void {
+    const decoded = decodeControl(data);
+    if (!decoded.ok) {
+      this.log.warn('bad control message ignored', { error: decoded.error });
+      return;
+    }
+    const m = decoded.message;
+    if (m.t !== 'credit') {
+      this.log.warn('control message the gateway does not accept ignored', { type: m.t });
+      return;
+    }
+    const listener = this.#listeners.get(m.id);
+    if (listener) this.#deliver(m.id, listener, m.upTo);
+    else this.#early.set(m.id, Math.max(m.upTo, this.#early.get(m.id) ?? 0));
+  }
+
+  #deliver(id: number, listener: CreditListener | 'unmetered', upTo: number): void {
+    if (listener === 'unmetered') this.grant(id, UNLIMITED_CREDIT);
+    else listener(upTo);
+  }
+}
