@@ -120,12 +120,10 @@ for (const label of ['ws-down', 'tcp-down']) {
       const end = await bridge.closed;
       return { end, ms: performance.now() - started };
     }, label);
-    test
-      .info()
-      .annotations.push({
-        type: 'measured',
-        description: `${label}: closed after ${Math.round(seen.ms)} ms`,
-      });
+    test.info().annotations.push({
+      type: 'measured',
+      description: `${label}: closed after ${Math.round(seen.ms)} ms`,
+    });
     expect(seen.end.code).toBe('BACKEND_UNREACHABLE');
     expect(seen.ms).toBeLessThan(5000);
   });
