@@ -18,6 +18,11 @@ export interface BackendEvents {
 }
 
 export interface Backend extends EventEmitter<BackendEvents> {
+  /**
+   * Starts delivering events: until then messages and a close are held, so that nothing the
+   * backend sends right after the connect is lost before the bridge listens.
+   */
+  start(): void;
   /** Queues one message; `flushed` runs once the kernel has taken it. */
   write(data: BackendMessage, flushed: () => void): void;
   pause(): void;
@@ -35,7 +40,24 @@ export class BackendConnectError extends Error {
   }
 }
 
-class WsBackend extends EventEmitter<BackendEvents> implements Backend {
+/** Holds events until start(): a connect resolves in a later microtask than the first data. */
+abstract class HeldEvents extends EventEmitter<BackendEvents> {
+  #held: (() => void)[] | undefined = [];
+
+  start(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const emit of held) emit();
+  }
+
+  protected deliver<K extends keyof BackendEvents>(event: K, ...args: BackendEvents[K]): void {
+    const emit = () => void (this.emit as (e: K, ...a: BackendEvents[K]) => boolean)(event, ...args);
+    if (this.#held) this.#held.push(emit);
+    else emit();
+  }
+}
+
+class WsBackend extends HeldEvents implements Backend {
   constructor(private readonly ws: WebSocket) {
     super();
     let lastError: Error | undefined;
@@ -45,7 +67,7 @@ class WsBackend extends EventEmitter<BackendEvents> implements Backend {
         : Buffer.isBuffer(data)
           ? data
           : Buffer.from(new Uint8Array(data));
-      this.emit('message', isBinary ? buf : buf.toString('utf8'));
+      this.deliver('message', isBinary ? buf : buf.toString('utf8'));
     });
     ws.on('error', (err) => (lastError = err));
     ws.on('close', (code, reason) => {
@@ -53,7 +75,7 @@ class WsBackend extends EventEmitter<BackendEvents> implements Backend {
       const detail = lastError
         ? `WebSocket failed: ${lastError.message}`
         : `WebSocket closed with ${code}${text ? ` (${text})` : ''}`;
-      this.emit('close', { detail, error: lastError !== undefined || code === 1006 });
+      this.deliver('close', { detail, error: lastError !== undefined || code === 1006 });
     });
   }
 
@@ -112,7 +134,7 @@ export function connectWs(
 /** Longest binary message a raw TCP bridge sends toward the browser. */
 export const RAW_CHUNK_BYTES = 64 * 1024;
 
-class TcpBackend extends EventEmitter<BackendEvents> implements Backend {
+class TcpBackend extends HeldEvents implements Backend {
   #pending: Buffer = Buffer.alloc(0);
 
   constructor(
@@ -128,14 +150,14 @@ class TcpBackend extends EventEmitter<BackendEvents> implements Backend {
       const detail = failure
         ? `TCP connection failed: ${failure.message}`
         : 'TCP connection closed by the backend';
-      this.emit('close', { detail, error: failure !== undefined });
+      this.deliver('close', { detail, error: failure !== undefined });
     });
   }
 
   #onData(chunk: Buffer): void {
     if (this.framing === 'raw') {
       const size = Math.min(RAW_CHUNK_BYTES, this.maxMessageSize);
-      for (let at = 0; at < chunk.length; at += size) this.emit('message', chunk.subarray(at, at + size));
+      for (let at = 0; at < chunk.length; at += size) this.deliver('message', chunk.subarray(at, at + size));
       return;
     }
     this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
@@ -152,7 +174,7 @@ class TcpBackend extends EventEmitter<BackendEvents> implements Backend {
       if (this.#pending.length < 4 + length) return;
       const frame = Buffer.from(this.#pending.subarray(4, 4 + length));
       this.#pending = this.#pending.subarray(4 + length);
-      this.emit('message', frame);
+      this.deliver('message', frame);
     }
   }
 

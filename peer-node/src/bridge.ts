@@ -85,8 +85,10 @@ export class Bridge {
     );
   }
 
-  /** Gateway shutdown: deliver what waits for the browser, then close both ends. */
+  /** Gateway shutdown: the backend is asked to end; what it sent is delivered; then the channel closes. */
   shutdown(): void {
+    // A backend still connecting has sent nothing: the channel need not wait for it.
+    if (!this.#backend) this.#backendClosed = true;
     this.#end('GATEWAY_SHUTDOWN', 'the gateway is shutting down');
   }
 
@@ -102,17 +104,18 @@ export class Bridge {
     backend.on('close', ({ detail, error }) => {
       this.#backendClosed = true;
       this.#end(error ? 'BACKEND_ERROR' : 'BACKEND_CLOSED', detail);
+      this.#pumpToBrowser();
       this.#checkDone();
     });
-    if (this.#channelClosed) {
-      // The browser went while the backend was connecting: hand over what it sent, then end.
-      for (const m of this.#early) this.#toBackend(m);
-      this.#early = [];
+    backend.start();
+    for (const m of this.#early) this.#toBackend(m);
+    this.#early = [];
+    if (this.#channelClosed || this.#ending) {
+      // The browser went, or the bridge ended, while the backend was connecting: hand over what
+      // the browser sent, then end.
       backend.end();
       return;
     }
-    for (const m of this.#early) this.#toBackend(m);
-    this.#early = [];
     this.#maybeGrant();
   }
 
@@ -160,8 +163,10 @@ export class Bridge {
   #violation(detail: string): void {
     this.log.warn('channel sent past its credit; closing it', { label: this.channel.label, detail });
     this.#early = [];
+    // The backend is cut, not ended: what waits for it is dropped (it came past the limit).
+    if (this.#backend) this.#backend.destroy();
+    else this.#backendClosed = true;
     this.#end('CREDIT_EXCEEDED', detail);
-    this.#backend?.destroy();
   }
 
   // Backend → browser.
@@ -193,9 +198,12 @@ export class Bridge {
         this.channel.send(data);
       } catch (err) {
         if (err instanceof GatewayError && err.code === 'CHANNEL_NOT_OPEN') return;
-        // MESSAGE_TOO_LARGE: a backend message the browser cannot take.
-        this.#end('BACKEND_ERROR', messageOf(err));
+        // MESSAGE_TOO_LARGE: a backend message the browser cannot take. What came after it is
+        // dropped with it (delivering it would leave a gap the browser cannot see).
+        this.#toBrowser = [];
+        this.#toBrowserBytes = 0;
         this.#backend?.destroy();
+        this.#end('BACKEND_ERROR', messageOf(err));
         return;
       }
       this.#sent += size;
@@ -208,20 +216,22 @@ export class Bridge {
       this.#backendPaused = false;
       this.#backend?.resume();
     }
-    if (this.#ending && this.#toBrowser.length === 0) this.#closeChannel();
+    // The channel closes once the backend is gone and everything it sent is out: a backend that
+    // is asked to end (shutdown) still delivers what it sent before its close.
+    if (this.#ending && this.#toBrowser.length === 0 && this.#backendClosed) this.#closeChannel();
   }
 
   // Ends.
 
-  /** The bridge ends for `code`: what waits for the browser is still sent, then the channel closes. */
+  /**
+   * The bridge ends for `code`: the backend is asked to end if it has not, what it sends until
+   * then still goes to the browser, and the channel closes after it.
+   */
   #end(code: ChannelCloseCode, message: string): void {
-    if (this.#ending || this.#channelClosed) {
-      this.#checkDone();
-      return;
-    }
+    if (this.#ending || this.#channelClosed) return;
     this.#ending = { code, message };
     this.log.info('bridge ending', { label: this.channel.label, code, detail: message });
-    if (code === 'GATEWAY_SHUTDOWN' || code === 'CREDIT_EXCEEDED') this.#backend?.end();
+    if (!this.#backendClosed) this.#backend?.end();
     this.#pumpToBrowser();
   }
 

@@ -51,6 +51,14 @@ export class ChannelControl {
     if (early !== undefined) this.#deliver(id, listener, early);
   }
 
+  /**
+   * Drops a credit kept for channel `id` that was never routed (refused): stream ids are reused,
+   * and a later channel on the same id must not inherit it.
+   */
+  forget(id: number): void {
+    this.#early.delete(id);
+  }
+
   /** Tells the browser it may send up to `upTo` bytes in all on channel `id`. */
   grant(id: number, upTo: number): void {
     this.#send({ t: 'credit', id, upTo });

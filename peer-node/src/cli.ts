@@ -2,11 +2,13 @@
 /**
  * rtcgate-gateway: one gateway peer joined to a room.
  *   rtcgate-gateway --signal-url ws://localhost:8080/signal [--room default] [--status-port N]
+ *                   [--routes FILE] [--route LABEL=TARGET …]
  */
 import { parseArgs } from 'node:util';
 import nodeDataChannel from 'node-datachannel';
 import { createLogger, parseLogLevel, parseIceServers } from 'rtcgate-server';
 import { Gateway } from './gateway.js';
+import { describeTarget, loadRoutesFile, parseRouteFlag } from './routes.js';
 import { startStatusServer, type StatusServer } from './statusServer.js';
 
 const HELP = `Usage: rtcgate-gateway [options]
@@ -18,7 +20,16 @@ Options (environment variable in brackets):
   --status-port N     serve GET /healthz and /sessions on this port [STATUS_PORT]; off by default
   --status-host H     address for the status port [STATUS_HOST], default 127.0.0.1
   --log-level L       debug|info|warn|error|silent [LOG_LEVEL], default info
+  --routes FILE       channel routes, JSON {"routes":[...]} [ROUTES_FILE] (docs/bridges.md)
+  --route SPEC        one route, repeatable: LABEL=TARGET or PREFIX*=TARGET, TARGET one of
+                      echo, handler:NAME, ws://…, wss://…, tcp://HOST:PORT[,framing=length-prefixed]
+                      [ROUTES, several separated by spaces]; added after the file's routes
+  --credit-window N   bytes a browser may send ahead of a bridged backend [CREDIT_WINDOW],
+                      default 1048576
+  --connect-timeout MS  longest a backend connect may take [BACKEND_CONNECT_TIMEOUT_MS], default 5000
   -h, --help          this text
+
+Without routes, channels labelled "echo" echo and every other label is refused (NO_ROUTE).
 `;
 
 async function main(): Promise<void> {
@@ -30,6 +41,10 @@ async function main(): Promise<void> {
       'status-port': { type: 'string' },
       'status-host': { type: 'string' },
       'log-level': { type: 'string' },
+      routes: { type: 'string' },
+      route: { type: 'string', multiple: true },
+      'credit-window': { type: 'string' },
+      'connect-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -50,12 +65,31 @@ async function main(): Promise<void> {
   if (statusPort !== undefined && (!Number.isInteger(statusPort) || statusPort > 65535)) {
     throw new Error(`--status-port: must be an integer from 0 to 65535; got "${statusPortText}"`);
   }
+  const routesFile = values.routes ?? env.ROUTES_FILE;
+  const routeFlags = values.route ?? (env.ROUTES ? env.ROUTES.split(/\s+/).filter(Boolean) : []);
+  const routes = [...(routesFile ? loadRoutesFile(routesFile) : []), ...routeFlags.map(parseRouteFlag)];
+  const window = positiveInt('--credit-window', values['credit-window'] ?? env.CREDIT_WINDOW);
+  const connectTimeoutMs = positiveInt(
+    '--connect-timeout',
+    values['connect-timeout'] ?? env.BACKEND_CONNECT_TIMEOUT_MS,
+  );
   const gateway = new Gateway({
+    routes,
+    bridge: {
+      ...(window === undefined ? {} : { window }),
+      ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+    },
     signalUrl: values['signal-url'] ?? env.SIGNAL_URL ?? 'ws://localhost:8080/signal',
     room: values.room ?? env.ROOM ?? 'default',
     ...(iceJson === undefined ? {} : { iceServers: parseIceServers('--ice-servers', iceJson) }),
     log,
   });
+  for (const route of routes) {
+    log.info('route', {
+      [route.label === undefined ? 'prefix' : 'label']: route.label ?? route.prefix,
+      to: describeTarget(route.target),
+    });
+  }
   await gateway.start();
   let status: StatusServer | undefined;
   if (statusPort !== undefined) {
@@ -76,6 +110,15 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+function positiveInt(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const value = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`${flag}: must be a positive integer; got "${text}"`);
+  }
+  return value;
 }
 
 main().catch((err: unknown) => {

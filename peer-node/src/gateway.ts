@@ -301,6 +301,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#log.warn('channel refused; closing it', { peerId: session.peerId, label: channel.label, why });
     control.reason(channel.id, 'NO_ROUTE', why);
     channel.close();
+    channel.once('close', () => control.forget(channel.id));
   }
 
   #bridge(

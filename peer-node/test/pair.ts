@@ -4,7 +4,7 @@
  */
 import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 import { createLogger, startServer, type RunningServer, type ServerMessage } from 'rtcgate-server';
-import { Gateway } from '../src/gateway.js';
+import { Gateway, type GatewayOptions } from '../src/gateway.js';
 import { hold } from '../src/nativeRefs.js';
 import { SignalClient } from '../src/signalClient.js';
 
@@ -16,12 +16,20 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(room = 'loop'): Promise<Stack> {
+export async function startStack(
+  room = 'loop',
+  options: Omit<GatewayOptions, 'signalUrl' | 'room' | 'log'> = {},
+): Promise<Stack> {
   const server = await startServer(
     { port: 0, host: '127.0.0.1', staticDir: undefined, heartbeatMs: 500 },
     quiet,
   );
-  const gateway = new Gateway({ signalUrl: `ws://127.0.0.1:${server.port}/signal`, room, log: quiet });
+  const gateway = new Gateway({
+    signalUrl: `ws://127.0.0.1:${server.port}/signal`,
+    room,
+    log: quiet,
+    ...options,
+  });
   await gateway.start();
   return {
     server,

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ConfigError } from '../src/config.js';
 import {
+  CHANNEL_CLOSE_CODES,
   MAX_FRAME_BYTES,
   SIGNAL_ERROR_CODES,
   SIGNAL_ERROR_TEXT,
@@ -74,13 +75,24 @@ test('docs/errors.md lists every gateway code (GATEWAY_ERROR_CODES)', () => {
   for (const code of GATEWAY_CODES) assert.ok(rows.has(code), `docs/errors.md has no row for ${code}`);
 });
 
+test('docs/errors.md lists every channel close reason (CHANNEL_CLOSE_CODES, rtcgate.ctl.v1)', () => {
+  const rows = documentedRows();
+  for (const code of CHANNEL_CLOSE_CODES) assert.ok(rows.has(code), `docs/errors.md has no row for ${code}`);
+});
+
 test('docs/errors.md lists the HTTP refusal and configuration codes', () => {
   const rows = documentedRows();
   for (const code of OTHER_CODES) assert.ok(rows.has(code), `docs/errors.md has no row for ${code}`);
 });
 
 test('docs/errors.md lists no code the code base does not define', () => {
-  const known = new Set<string>([...SIGNAL_ERROR_CODES, ...CLIENT_CODES, ...GATEWAY_CODES, ...OTHER_CODES]);
+  const known = new Set<string>([
+    ...SIGNAL_ERROR_CODES,
+    ...CLIENT_CODES,
+    ...GATEWAY_CODES,
+    ...CHANNEL_CLOSE_CODES,
+    ...OTHER_CODES,
+  ]);
   for (const code of documentedRows().keys()) {
     assert.ok(known.has(code), `docs/errors.md documents ${code}, which no source defines`);
   }

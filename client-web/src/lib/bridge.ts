@@ -72,8 +72,12 @@ export class ControlChannel {
     if (this.channel.readyState === 'open') this.channel.send(encodeControl(message));
   }
 
-  /** Credit the gateway grants on channel `id` goes to `listener` (one per id). */
+  /**
+   * Credit the gateway grants on channel `id` goes to `listener` (one per id). A reason kept for an
+   * earlier channel on the same stream id is dropped: ids are reused.
+   */
   onCredit(id: number, listener: (upTo: number) => void): () => void {
+    this.#reasons.delete(id);
     this.#credit.set(id, listener);
     return () => {
       if (this.#credit.get(id) === listener) this.#credit.delete(id);

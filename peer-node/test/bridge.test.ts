@@ -1,0 +1,285 @@
+/**
+ * Bridges over a real loopback: the signaling server, the Gateway with routes, real WebSocket and
+ * TCP backends in this process, and a node-datachannel peer in the browser's place that speaks
+ * rtcgate.ctl.v1 the way the browser library does. Transfers are small here (two node-datachannel
+ * peers stall on bulk transfers, ENVIRONMENT.md); the browsers carry the big ones (bridge.spec.ts).
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import nodeDataChannel, { type DataChannel } from 'node-datachannel';
+import { CONTROL_LABEL, UNLIMITED_CREDIT, type ControlMessage } from 'rtcgate-server';
+import { WebSocketServer } from 'ws';
+import { FakeBrowser, openOf, startStack, until, type Stack } from './pair.js';
+import { parseRoute } from '../src/routes.js';
+
+const WINDOW = 64 * 1024;
+
+interface Backends {
+  wsPort: number;
+  tcpSinkPort: number;
+  downPort: number;
+  /** Label header of each WebSocket connection, in order. */
+  labels: string[];
+  /** What the TCP sink got, per connection. */
+  tcpSinks: { bytes: Buffer[]; ended: boolean }[];
+  /** WebSocket connections closed, with their close code. */
+  wsClosed: number[];
+  close(): Promise<void>;
+}
+
+function listen(server: net.Server | http.Server): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+async function startBackends(): Promise<Backends> {
+  const labels: string[] = [];
+  const wsClosed: number[] = [];
+  const tcpSinks: Backends['tcpSinks'] = [];
+  const httpServer = http.createServer();
+  const wss = new WebSocketServer({ noServer: true });
+  httpServer.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    // /slow answers the handshake after 1.5 s: data the browser sends meanwhile waits in the gateway.
+    const delay = url.pathname === '/slow' ? 1500 : 0;
+    setTimeout(() => wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)), delay);
+  });
+  wss.on('connection', (ws, req) => {
+    labels.push(decodeURIComponent(String(req.headers['x-rtcgate-label'])));
+    ws.on('close', (code) => wsClosed.push(code));
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/talker') {
+      // 8 messages of 32 KiB as soon as it connects.
+      for (let i = 0; i < 8; i++) ws.send(Buffer.alloc(32 * 1024, i));
+      return;
+    }
+    ws.on('message', (data: Buffer, isBinary) =>
+      ws.send(isBinary ? data : data.toString(), { binary: isBinary }),
+    );
+  });
+  const wsPort = await listen(httpServer);
+  const tcpSink = net.createServer((s) => {
+    const state = { bytes: [] as Buffer[], ended: false };
+    tcpSinks.push(state);
+    s.on('data', (b) => state.bytes.push(b));
+    s.on('end', () => {
+      state.ended = true;
+      s.end();
+    });
+  });
+  const tcpSinkPort = await listen(tcpSink);
+  const closed = net.createServer();
+  const downPort = await listen(closed);
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  return {
+    wsPort,
+    tcpSinkPort,
+    downPort,
+    labels,
+    tcpSinks,
+    wsClosed,
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      await Promise.all([httpServer, tcpSink].map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
+
+let backends: Backends;
+let stack: Stack;
+
+before(async () => {
+  backends = await startBackends();
+  const ws = `ws://127.0.0.1:${backends.wsPort}`;
+  stack = await startStack('bridges', {
+    routes: [
+      parseRoute({ prefix: 'ws-echo', target: `${ws}/echo` }),
+      parseRoute({ label: 'ws-talker', target: `${ws}/talker` }),
+      parseRoute({ label: 'ws-slow', target: `${ws}/slow` }),
+      parseRoute({ label: 'ws-down', target: `ws://127.0.0.1:${backends.downPort}/` }),
+      parseRoute({ label: 'tcp-sink', target: `tcp://127.0.0.1:${backends.tcpSinkPort}` }),
+      parseRoute({ label: 'upper', target: 'handler:upper' }),
+      parseRoute({ label: 'missing-handler', target: 'handler:nobody' }),
+    ],
+    bridge: { window: WINDOW, unmeteredLimit: 64 * 1024, connectTimeoutMs: 3000 },
+  });
+  stack.gateway.handle('upper', (channel) => {
+    channel.on('message', (m) => channel.send(typeof m === 'string' ? m.toUpperCase() : m));
+  });
+});
+
+after(async () => {
+  await stack.close();
+  await backends.close();
+  // node-datachannel's threads keep the process alive until cleanup().
+  nodeDataChannel.cleanup();
+});
+
+/** A peer with its control channel open, collecting what the gateway says on it. */
+async function peer(): Promise<{ fb: FakeBrowser; ctl: DataChannel; said: ControlMessage[] }> {
+  const fb = await FakeBrowser.join(stack, 'bridges');
+  const ctl = await fb.offer(CONTROL_LABEL);
+  const said: ControlMessage[] = [];
+  ctl.onMessage((m) => said.push(JSON.parse(String(m)) as ControlMessage));
+  return { fb, ctl, said };
+}
+
+function collect(dc: DataChannel): { messages: (string | Buffer)[]; closed: boolean } {
+  const state = { messages: [] as (string | Buffer)[], closed: false };
+  dc.onMessage((m) => state.messages.push(typeof m === 'string' ? m : Buffer.from(m as ArrayBuffer)));
+  dc.onClosed(() => (state.closed = true));
+  return state;
+}
+
+/** The latest reason for stream `id` (ids are reused once a channel has closed). */
+function reasonOf(said: ControlMessage[], id: number): Extract<ControlMessage, { t: 'reason' }> | undefined {
+  return said.findLast((m): m is Extract<ControlMessage, { t: 'reason' }> => m.t === 'reason' && m.id === id);
+}
+
+test('a ws route carries a channel to its backend and back; the backend learns the label', async () => {
+  const { fb } = await peer();
+  const dc = await openOf(fb.pc.createDataChannel('ws-echo-1'));
+  const got = collect(dc);
+  dc.sendMessage('text stays text');
+  dc.sendMessageBinary(Buffer.from([1, 2, 3]));
+  await until(() => got.messages.length === 2, 5000, 'two echoes');
+  assert.equal(got.messages[0], 'text stays text');
+  assert.deepEqual(got.messages[1], Buffer.from([1, 2, 3]));
+  assert.ok(backends.labels.includes('ws-echo-1'));
+  await fb.close();
+});
+
+test('credit: the gateway grants a window once the backend is connected, and more as the backend takes data', async () => {
+  const { fb, ctl, said } = await peer();
+  const dc = await openOf(fb.pc.createDataChannel('ws-echo-credit'));
+  const id = dc.getId();
+  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 1024 * 1024 }));
+  await until(() => said.some((m) => m.t === 'credit' && m.id === id), 5000, 'a first grant');
+  assert.deepEqual(
+    said.find((m) => m.t === 'credit'),
+    { t: 'credit', id, upTo: WINDOW },
+  );
+  const got = collect(dc);
+  for (let i = 0; i < 4; i++) dc.sendMessageBinary(Buffer.alloc(16 * 1024, i));
+  await until(() => got.messages.length === 4, 5000, 'four echoes');
+  // The backend took 64 KiB: the grant follows, to that plus a window.
+  const grants = () =>
+    said.filter((m) => m.t === 'credit' && m.id === id).map((m) => (m as { upTo: number }).upTo);
+  await until(
+    () => Math.max(...grants()) === 64 * 1024 + WINDOW,
+    5000,
+    `a grant of 128 KiB (${grants().join(', ')})`,
+  );
+  await fb.close();
+});
+
+test('routes the gateway does not meter answer a credit with an unlimited grant', async () => {
+  const { fb, ctl, said } = await peer();
+  const dc = await openOf(fb.pc.createDataChannel('echo'));
+  ctl.sendMessage(JSON.stringify({ t: 'credit', id: dc.getId(), upTo: 1000 }));
+  await until(() => said.some((m) => m.t === 'credit'), 5000, 'a grant');
+  assert.deepEqual(said[0], { t: 'credit', id: dc.getId(), upTo: UNLIMITED_CREDIT });
+  await fb.close();
+});
+
+test('a label with no route, and a route to an unregistered handler: closed, with NO_ROUTE on the control channel', async () => {
+  const { fb, said } = await peer();
+  for (const [label, why] of [
+    ['no-such-route', /no route for the label "no-such-route"/],
+    ['missing-handler', /handler "nobody" is not registered/],
+  ] as const) {
+    const dc = fb.pc.createDataChannel(label);
+    const id = dc.getId();
+    const got = collect(dc);
+    await until(() => got.closed, 5000, `${label} closed`);
+    await until(() => reasonOf(said, id) !== undefined, 5000, `a reason for ${label}`);
+    assert.equal(reasonOf(said, id)?.code, 'NO_ROUTE');
+    assert.match(reasonOf(said, id)?.message ?? '', why);
+  }
+  await fb.close();
+});
+
+test('an in-process handler route serves its channel', async () => {
+  const { fb } = await peer();
+  const dc = await openOf(fb.pc.createDataChannel('upper'));
+  const got = collect(dc);
+  dc.sendMessage('shout');
+  await until(() => got.messages.length === 1, 5000, 'a reply');
+  assert.equal(got.messages[0], 'SHOUT');
+  await fb.close();
+});
+
+test('an unreachable backend: BACKEND_UNREACHABLE, then the channel closes', async () => {
+  const { fb, said } = await peer();
+  const dc = fb.pc.createDataChannel('ws-down');
+  const id = dc.getId();
+  const got = collect(dc);
+  await until(() => got.closed, 5000, 'closed');
+  await until(() => reasonOf(said, id) !== undefined, 5000, 'a reason');
+  assert.equal(reasonOf(said, id)?.code, 'BACKEND_UNREACHABLE');
+  assert.match(reasonOf(said, id)?.message ?? '', /ECONNREFUSED/);
+  await fb.close();
+});
+
+test('a channel without credit that outruns its backend is closed with CREDIT_EXCEEDED', async () => {
+  const { fb, said } = await peer();
+  // The backend answers its handshake after 1.5 s; 128 KiB arrive meanwhile, over the 64 KiB limit.
+  const dc = await openOf(fb.pc.createDataChannel('ws-slow'));
+  const id = dc.getId();
+  const got = collect(dc);
+  for (let i = 0; i < 8; i++) dc.sendMessageBinary(Buffer.alloc(16 * 1024, i));
+  await until(() => got.closed, 5000, 'closed');
+  await until(() => reasonOf(said, id) !== undefined, 5000, 'a reason');
+  assert.equal(reasonOf(said, id)?.code, 'CREDIT_EXCEEDED');
+  await fb.close();
+});
+
+test('the browser sends and closes at once: the TCP backend gets every byte, then its end', async () => {
+  const { fb } = await peer();
+  const before = backends.tcpSinks.length;
+  const dc = await openOf(fb.pc.createDataChannel('tcp-sink'));
+  const sent: Buffer[] = [];
+  for (let i = 0; i < 16; i++) {
+    const b = Buffer.alloc(8 * 1024, i);
+    sent.push(b);
+    dc.sendMessageBinary(b);
+  }
+  dc.sendMessage('and text, as UTF-8: é');
+  dc.close();
+  await until(() => backends.tcpSinks[before]?.ended === true, 10_000, 'the sink to end');
+  assert.deepEqual(
+    Buffer.concat(backends.tcpSinks[before]!.bytes),
+    Buffer.concat([...sent, Buffer.from('and text, as UTF-8: é')]),
+  );
+  await fb.close();
+});
+
+test('gateway.close(): what the backend sent is delivered, then GATEWAY_SHUTDOWN, and the backend connection is closed', async () => {
+  const own = await startStack('bridges-closing', {
+    routes: [parseRoute({ label: 'ws-talker', target: `ws://127.0.0.1:${backends.wsPort}/talker` })],
+  });
+  const fb = await FakeBrowser.join(own, 'bridges-closing');
+  const ctl = await fb.offer(CONTROL_LABEL);
+  const said: ControlMessage[] = [];
+  ctl.onMessage((m) => said.push(JSON.parse(String(m)) as ControlMessage));
+  const closedBefore = backends.wsClosed.length;
+  const dc = await openOf(fb.pc.createDataChannel('ws-talker'));
+  const id = dc.getId();
+  const got = collect(dc);
+  await until(() => got.messages.length > 0, 5000, 'the first message');
+  await own.close();
+  await until(() => got.closed, 5000, 'closed');
+  // All 8, the first included: the backend sends it in the same moment its handshake completes.
+  assert.deepEqual(
+    got.messages.map((m) => (m as Buffer)[0]),
+    [0, 1, 2, 3, 4, 5, 6, 7],
+  );
+  await until(() => reasonOf(said, id) !== undefined, 5000, 'a reason');
+  assert.equal(reasonOf(said, id)?.code, 'GATEWAY_SHUTDOWN');
+  await until(() => backends.wsClosed.length > closedBefore, 5000, 'the backend connection closed');
+  assert.equal(backends.wsClosed.at(-1), 1000);
+  await fb.close();
+});
