@@ -123,7 +123,7 @@ async function peer(): Promise<{ fb: FakeBrowser; ctl: DataChannel; said: Contro
   const fb = await FakeBrowser.join(stack, 'bridges');
   const ctl = await fb.offer(CONTROL_LABEL);
   const said: ControlMessage[] = [];
-  ctl.onMessage((m) => said.push(JSON.parse(String(m)) as ControlMessage));
+  ctl.onMessage((m) => said.push(JSON.parse(typeof m === 'string' ? m : 'null') as ControlMessage));
   return { fb, ctl, said };
 }
 
@@ -264,7 +264,7 @@ test('gateway.close(): what the backend sent is delivered, then GATEWAY_SHUTDOWN
   const fb = await FakeBrowser.join(own, 'bridges-closing');
   const ctl = await fb.offer(CONTROL_LABEL);
   const said: ControlMessage[] = [];
-  ctl.onMessage((m) => said.push(JSON.parse(String(m)) as ControlMessage));
+  ctl.onMessage((m) => said.push(JSON.parse(typeof m === 'string' ? m : 'null') as ControlMessage));
   const closedBefore = backends.wsClosed.length;
   const dc = await openOf(fb.pc.createDataChannel('ws-talker'));
   const id = dc.getId();
