@@ -11,14 +11,17 @@ try {
 }
 
 const { startServer, serverConfigFromEnv, createLogger, ConfigError } = await import('rtcgate-server');
-const { Gateway } = await import('rtcgate-peer-node');
+const { Gateway, configuredRoutes, describeTarget } = await import('rtcgate-peer-node');
 const { default: nodeDataChannel } = await import('node-datachannel');
 
 let config;
+let routes;
 try {
   config = serverConfigFromEnv();
+  // Channel routes to backends (docs/bridges.md): ROUTES_FILE and/or ROUTES="label=ws://… prefix*=tcp://…".
+  routes = configuredRoutes({});
 } catch (err) {
-  console.error(`rtcgate: invalid configuration: ${err instanceof ConfigError ? err.message : err}`);
+  console.error(`rtcgate: invalid configuration: ${err instanceof ConfigError ? err.message : err.message ?? err}`);
   process.exit(2);
 }
 const log = createLogger('rtcgate', config.logLevel);
@@ -34,6 +37,7 @@ const gateway = new Gateway({
   signalUrl: `ws://127.0.0.1:${server.port}/signal`,
   room: process.env.ROOM ?? 'default',
   log: log.child('gateway'),
+  routes,
 });
 await gateway.start();
 
@@ -42,6 +46,7 @@ console.log(`
   Open ${server.url} in Chrome or Firefox and press Connect.
   Signaling: ${server.signalUrl} (subprotocol rtcgate.signal.v1) and Socket.IO namespace /signal.
   Gateway peer ${gateway.peerId} is in room "${gateway.room}". Press Ctrl-C to stop.
+  Channel routes: echo${routes.map((r) => `, ${r.label ?? `${r.prefix}*`} → ${describeTarget(r.target)}`).join('')}
 `);
 
 let stopping = false;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import nodeDataChannel from 'node-datachannel';
 import { createLogger, parseLogLevel, parseIceServers } from 'rtcgate-server';
 import { Gateway } from './gateway.js';
-import { describeTarget, loadRoutesFile, parseRouteFlag } from './routes.js';
+import { configuredRoutes, describeTarget } from './routes.js';
 import { startStatusServer, type StatusServer } from './statusServer.js';
 
 const HELP = `Usage: rtcgate-gateway [options]
@@ -65,9 +65,7 @@ async function main(): Promise<void> {
   if (statusPort !== undefined && (!Number.isInteger(statusPort) || statusPort > 65535)) {
     throw new Error(`--status-port: must be an integer from 0 to 65535; got "${statusPortText}"`);
   }
-  const routesFile = values.routes ?? env.ROUTES_FILE;
-  const routeFlags = values.route ?? (env.ROUTES ? env.ROUTES.split(/\s+/).filter(Boolean) : []);
-  const routes = [...(routesFile ? loadRoutesFile(routesFile) : []), ...routeFlags.map(parseRouteFlag)];
+  const routes = configuredRoutes({ file: values.routes, specs: values.route }, env);
   const window = positiveInt('--credit-window', values['credit-window'] ?? env.CREDIT_WINDOW);
   const connectTimeoutMs = positiveInt(
     '--connect-timeout',

@@ -26,6 +26,7 @@ export { convertIceServers } from './iceServers.js';
 export { iceRefreshDelayMs, iceServersUrlOf } from './gateway.js';
 export { startStatusServer, type StatusServer } from './statusServer.js';
 export {
+  configuredRoutes,
   loadRoutesFile,
   matchRoute,
   parseRoute,

@@ -3,6 +3,7 @@ import * as rtcgate from '../lib/index.js';
 import {
   GatewayConnection,
   echo,
+  type BridgeChannel,
   type ConnectionEvent,
   type Offerer,
   type SignalTransport,
@@ -34,8 +35,16 @@ const ui = {
   message: $<HTMLInputElement>('message'),
   send: $<HTMLButtonElement>('send'),
   echoes: $('echoes'),
+  bridgeOpenForm: $<HTMLFormElement>('bridge-open-form'),
+  bridgeLabel: $<HTMLInputElement>('bridge-label'),
+  bridgeOpen: $<HTMLButtonElement>('bridge-open'),
+  bridgeSendForm: $<HTMLFormElement>('bridge-send-form'),
+  bridgeMessage: $<HTMLInputElement>('bridge-message'),
+  bridgeSend: $<HTMLButtonElement>('bridge-send'),
+  bridgeLog: $('bridge-log'),
   timeline: $('timeline'),
 };
+let bridge: BridgeChannel | undefined;
 
 let conn: GatewayConnection | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -103,6 +112,10 @@ function setConnected(connected: boolean): void {
   ui.disconnect.disabled = !connected;
   ui.message.disabled = !connected;
   ui.send.disabled = !connected;
+  ui.bridgeLabel.disabled = !connected;
+  ui.bridgeOpen.disabled = !connected;
+  if (!connected) bridge = undefined;
+  setBridgeOpen(bridge !== undefined);
   if (!connected && statsTimer) {
     clearInterval(statsTimer);
     statsTimer = undefined;
@@ -192,4 +205,45 @@ ui.form.addEventListener('submit', (e) => {
       );
     })
     .catch((err: unknown) => line(ui.echoes, `error: ${String(err)}`));
+});
+
+function setBridgeOpen(open: boolean): void {
+  ui.bridgeMessage.disabled = !open;
+  ui.bridgeSend.disabled = !open;
+}
+
+// A channel to one of the gateway's routes (docs/bridges.md): what the backend sends is listed,
+// and so is why the channel closed.
+ui.bridgeOpenForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const label = ui.bridgeLabel.value.trim();
+  if (!conn || label === '') return;
+  bridge?.close();
+  void (async () => {
+    try {
+      const b = await conn.bridge(label);
+      bridge = b;
+      setBridgeOpen(true);
+      line(ui.bridgeLog, `opened "${label}"`);
+      for await (const m of b) {
+        line(ui.bridgeLog, typeof m === 'string' ? m : `${m.byteLength} bytes`);
+      }
+      const end = await b.closed;
+      line(ui.bridgeLog, `closed "${label}": ${end.code ?? 'by this page'} ${end.code ? end.message : ''}`);
+      if (bridge === b) {
+        bridge = undefined;
+        setBridgeOpen(false);
+      }
+    } catch (err) {
+      line(ui.bridgeLog, `error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  })();
+});
+
+ui.bridgeSendForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = ui.bridgeMessage.value;
+  if (!bridge || text === '') return;
+  ui.bridgeMessage.value = '';
+  bridge.send(text).catch((err: unknown) => line(ui.bridgeLog, `error: ${String(err)}`));
 });
