@@ -21,7 +21,9 @@ try {
   // Channel routes to backends (docs/bridges.md): ROUTES_FILE and/or ROUTES="label=ws://… prefix*=tcp://…".
   routes = configuredRoutes({});
 } catch (err) {
-  console.error(`rtcgate: invalid configuration: ${err instanceof ConfigError ? err.message : err.message ?? err}`);
+  console.error(
+    `rtcgate: invalid configuration: ${err instanceof ConfigError ? err.message : (err.message ?? err)}`,
+  );
   process.exit(2);
 }
 const log = createLogger('rtcgate', config.logLevel);
