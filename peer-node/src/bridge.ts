@@ -24,6 +24,19 @@ export interface BridgeOptions {
   connectTimeoutMs?: number;
 }
 
+export interface BridgeInfo {
+  label: string;
+  id: number;
+  metered: boolean;
+  /** Bytes from the browser: received, taken by the backend's kernel, and granted (upTo). */
+  fromBrowser: { received: number; flushed: number; granted: number };
+  /** Bytes to the browser: sent, the browser's credit, waiting in the gateway; reading paused. */
+  toBrowser: { sent: number; credit: number; queued: number; backendPaused: boolean };
+  ending: ChannelCloseCode | null;
+  backendConnected: boolean;
+  backendClosed: boolean;
+}
+
 export const DEFAULT_WINDOW = 1024 * 1024;
 export const DEFAULT_UNMETERED_LIMIT = 8 * 1024 * 1024;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -83,6 +96,25 @@ export class Bridge {
         this.#end('BACKEND_UNREACHABLE', messageOf(err));
       },
     );
+  }
+
+  /** Where the bridge stands, both ways (for status pages and diagnostics). */
+  info(): BridgeInfo {
+    return {
+      label: this.channel.label,
+      id: this.#id,
+      metered: this.#metered,
+      fromBrowser: { received: this.#received, flushed: this.#flushed, granted: this.#granted },
+      toBrowser: {
+        sent: this.#sent,
+        credit: this.#browserCredit,
+        queued: this.#toBrowserBytes,
+        backendPaused: this.#backendPaused,
+      },
+      ending: this.#ending?.code ?? null,
+      backendConnected: this.#backend !== undefined,
+      backendClosed: this.#backendClosed,
+    };
   }
 
   /** Gateway shutdown: the backend is asked to end; what it sent is delivered; then the channel closes. */

@@ -15,7 +15,7 @@ import {
   type ServerMessage,
 } from 'rtcgate-server';
 import { connectTcp, connectWs, type Backend } from './backends.js';
-import { Bridge, DEFAULT_CONNECT_TIMEOUT_MS, type BridgeOptions } from './bridge.js';
+import { Bridge, DEFAULT_CONNECT_TIMEOUT_MS, type BridgeInfo, type BridgeOptions } from './bridge.js';
 import type { GatewayChannel } from './channel.js';
 import { ChannelControl } from './channelControl.js';
 import { emitSafely, GatewayError, messageOf } from './errors.js';
@@ -160,6 +160,11 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     this.#log.info('joined', { room: this.room, peerId: joined.peerId, peers: joined.peers.length });
     emitSafely(this.#log, 'ready', () => this.emit('ready', joined.peerId));
     return joined.peerId;
+  }
+
+  /** Every bridge still open, with its credit and queues (bridge.ts). */
+  bridgeInfo(): BridgeInfo[] {
+    return [...this.#bridges].map((b) => b.info());
   }
 
   sessionInfo(): SessionInfo[] {

@@ -39,6 +39,6 @@ export {
   type RouteTarget,
   type TcpFraming,
 } from './routes.js';
-export { Bridge, DEFAULT_WINDOW, type BridgeOptions } from './bridge.js';
+export { Bridge, DEFAULT_WINDOW, type BridgeInfo, type BridgeOptions } from './bridge.js';
 export { connectTcp, connectWs, BackendConnectError, type Backend, type BackendMessage } from './backends.js';
 export { ChannelControl } from './channelControl.js';

@@ -1,0 +1,109 @@
+/**
+ * The bridge against the gateway's own echo, in the same run and the same browser: throughput of a
+ * 4 MiB echo (16 KiB messages) through a WebSocket echo backend as a ratio of the same through the
+ * `echo` route, and the round trip of a 32-byte message through each (the difference is what the
+ * bridge adds). Rounds interleave the two, so a noisy neighbour hits both alike.
+ */
+import { writeFileSync } from 'node:fs';
+import type { BridgeChannel } from '../../client-web/src/lib/index.js';
+import { expect, test } from '../fixtures/dc.js';
+
+const ROUNDS = 7;
+const BYTES = 4 * 1024 * 1024;
+/** Round trips are timed in blocks: Firefox rounds performance.now() to 1 ms. */
+const PINGS_PER_BLOCK = 50;
+const BLOCKS = 4;
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc }, testInfo) => {
+  const measuring = dc.page.evaluate(
+    async ({ rounds, bytes, pings, blocks }) => {
+      const conn = globalThis.conns!.main!;
+      const echoRoute = await conn.bridge('echo');
+      const wsEcho = await conn.bridge('ws-echo');
+      const chunk = new Uint8Array(16 * 1024).fill(42);
+      /** MB/s of `bytes` sent and all echoed back. */
+      const throughput = async (ch: BridgeChannel) => {
+        const started = performance.now();
+        const reading = (async () => {
+          let got = 0;
+          while (got < bytes) {
+            const m = await Promise.race([
+              ch.read(),
+              new Promise<never>((_, reject) =>
+                setTimeout(() => reject(new Error(`${ch.label}: stuck at ${got} of ${bytes} bytes`)), 20_000),
+              ),
+            ]);
+            if (m === null) throw new Error('closed while reading');
+            got += typeof m === 'string' ? m.length : m.byteLength;
+          }
+        })();
+        for (let sent = 0; sent < bytes; sent += chunk.byteLength) await ch.send(chunk);
+        await reading;
+        return bytes / 1e6 / ((performance.now() - started) / 1000);
+      };
+      /** Mean round trip of a 32-byte text message over each block of `pings`, in ms. */
+      const rtts = async (ch: BridgeChannel) => {
+        const out: number[] = [];
+        const text = 'x'.repeat(32);
+        for (let b = 0; b < blocks; b++) {
+          const started = performance.now();
+          for (let i = 0; i < pings; i++) {
+            await ch.send(text);
+            await ch.read();
+          }
+          out.push((performance.now() - started) / pings);
+        }
+        return out;
+      };
+      await throughput(echoRoute); // warm-up, not counted
+      await throughput(wsEcho);
+      const results = [];
+      // Alternate which goes first, so that a drift in the machine's load favours neither.
+      for (let r = 0; r < rounds; r++) {
+        const first = r % 2 === 0;
+        const a = first ? await throughput(echoRoute) : 0;
+        const bridgeMBps = await throughput(wsEcho);
+        const echoMBps = first ? a : await throughput(echoRoute);
+        const b = first ? await rtts(echoRoute) : [];
+        const bridgeRtts = await rtts(wsEcho);
+        const echoRtts = first ? b : await rtts(echoRoute);
+        results.push({ echoMBps, bridgeMBps, echoRtts, bridgeRtts });
+      }
+      return results;
+    },
+    { rounds: ROUNDS, bytes: BYTES, pings: PINGS_PER_BLOCK, blocks: BLOCKS },
+  );
+  const rounds = await measuring.catch(async (err: unknown) => {
+    // A stuck transfer: what the gateway's channels and bridges say about it.
+    const view = await dc.control('view');
+    const bridges = await dc.control('bridges');
+    throw new Error(
+      `${String(err)}\ngateway view: ${JSON.stringify(view)}\nbridges: ${JSON.stringify(bridges)}`,
+    );
+  });
+  const ratios = rounds.map((r) => r.bridgeMBps / r.echoMBps);
+  const echoRtt = median(rounds.flatMap((r) => r.echoRtts));
+  const bridgeRtt = median(rounds.flatMap((r) => r.bridgeRtts));
+  const summary = {
+    browser: testInfo.project.name,
+    throughputRatio: median(ratios),
+    ratios: ratios.map((x) => Number(x.toFixed(3))),
+    echoMBps: median(rounds.map((r) => r.echoMBps)),
+    bridgeMBps: median(rounds.map((r) => r.bridgeMBps)),
+    echoRttMedianMs: echoRtt,
+    bridgeRttMedianMs: bridgeRtt,
+    addedRttMedianMs: bridgeRtt - echoRtt,
+  };
+  console.log(JSON.stringify(summary));
+  writeFileSync(testInfo.outputPath('bridge.json'), JSON.stringify({ summary, rounds }, null, 2));
+  testInfo.annotations.push({ type: 'measured', description: JSON.stringify(summary) });
+  // The issue's targets: at least 0.9× the echo route's throughput, under 1 ms added at the median.
+  expect(summary.throughputRatio).toBeGreaterThanOrEqual(0.9);
+  expect(summary.addedRttMedianMs).toBeLessThan(1);
+});
