@@ -1,4 +1,7 @@
-/** The gateway's own small HTTP endpoint: GET /healthz and GET /sessions (the gateway's view). */
+/**
+ * The gateway's own small HTTP endpoint: GET /healthz, GET /sessions (the gateway's view) and
+ * GET /bridges (each bridged channel's credit and queues).
+ */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathOf } from 'rtcgate-server';
@@ -26,7 +29,8 @@ export async function startStatusServer(gateway: Gateway, port: number, host: st
     }
     if (path === '/sessions')
       return json(200, { peerId: gateway.peerId ?? null, sessions: gateway.sessionInfo() });
-    return json(404, { error: `no ${path}; try /healthz or /sessions` });
+    if (path === '/bridges') return json(200, { bridges: gateway.bridgeInfo() });
+    return json(404, { error: `no ${path}; try /healthz, /sessions or /bridges` });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

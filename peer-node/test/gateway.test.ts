@@ -301,6 +301,8 @@ test('the status endpoint answers odd request targets and keeps serving', async 
     assert.match(answer, /^HTTP\/1\.1 404/);
     const res = await fetch(`http://127.0.0.1:${status.port}/sessions`);
     assert.equal(res.status, 200);
+    const bridges = await fetch(`http://127.0.0.1:${status.port}/bridges`);
+    assert.deepEqual(await bridges.json(), { bridges: [] });
   } finally {
     await status.close();
   }

@@ -20,7 +20,7 @@ function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc }, testInfo) => {
+test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc, harness }, testInfo) => {
   const measuring = dc.page.evaluate(
     async ({ rounds, bytes, pings, blocks }) => {
       const conn = globalThis.conns!.main!;
@@ -36,7 +36,10 @@ test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc
             const m = await Promise.race([
               ch.read(),
               new Promise<never>((_, reject) =>
-                setTimeout(() => reject(new Error(`${ch.label}: stuck at ${got} of ${bytes} bytes`)), 20_000),
+                setTimeout(() => {
+                  const state = JSON.stringify({ echo: echoRoute.info(), bridge: wsEcho.info() });
+                  reject(new Error(`${ch.label}: stuck at ${got} of ${bytes} bytes; page: ${state}`));
+                }, 20_000),
               ),
             ]);
             if (m === null) throw new Error('closed while reading');
@@ -80,11 +83,15 @@ test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc
     { rounds: ROUNDS, bytes: BYTES, pings: PINGS_PER_BLOCK, blocks: BLOCKS },
   );
   const rounds = await measuring.catch(async (err: unknown) => {
-    // A stuck transfer: what the gateway's channels and bridges say about it.
-    const view = await dc.control('view');
-    const bridges = await dc.control('bridges');
+    // A stuck transfer: what the gateway says about it, over HTTP (its status server): the
+    // control channel shares the association that may be stuck.
+    const read = (path: string) =>
+      fetch(`${harness.statusUrl}${path}`).then(
+        (r) => r.text(),
+        (e: unknown) => `status server: ${String(e)}`,
+      );
     throw new Error(
-      `${String(err)}\ngateway view: ${JSON.stringify(view)}\nbridges: ${JSON.stringify(bridges)}`,
+      `${String(err)}\ngateway /sessions: ${await read('/sessions')}\ngateway /bridges: ${await read('/bridges')}`,
     );
   });
   const ratios = rounds.map((r) => r.bridgeMBps / r.echoMBps);

@@ -254,8 +254,6 @@ async function run(st, req) {
   switch (req.op) {
     case 'view':
       return st.session.info();
-    case 'bridges':
-      return gateway.bridgeInfo();
     case 'events':
       return st.events;
     case 'open': {

@@ -193,6 +193,27 @@ export class BridgeChannel {
     return this.channel.label;
   }
 
+  /** Where the channel stands: bytes sent against the gateway's credit, read against our grants. */
+  info(): {
+    sent: number;
+    credit: number;
+    read: number;
+    granted: number;
+    queued: number;
+    bufferedAmount: number;
+    readyState: RTCDataChannelState;
+  } {
+    return {
+      sent: this.#sent,
+      credit: this.#credit,
+      read: this.#read,
+      granted: this.#granted,
+      queued: this.#queue.length,
+      bufferedAmount: this.channel.bufferedAmount,
+      readyState: this.channel.readyState,
+    };
+  }
+
   /** Sends one message once there is credit and room; rejects with CLOSED if the channel closes. */
   async send(data: string | ArrayBuffer | ArrayBufferView<ArrayBuffer>): Promise<void> {
     while (
