@@ -109,25 +109,36 @@ class WsBackend extends HeldEvents implements Backend {
 export function connectWs(
   url: string,
   timeoutMs: number,
-  who: { label: string; peerId: string },
+  who: { label: string; peerId: string; maxPayload: number },
 ): Promise<Backend> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, {
       handshakeTimeout: timeoutMs,
+      // A larger message could not be sent on the channel anyway: refuse it before buffering it.
+      maxPayload: Math.max(1, who.maxPayload),
       headers: { 'X-Rtcgate-Label': encodeURIComponent(who.label), 'X-Rtcgate-Peer': who.peerId },
     });
+    const onResponse = (_req: unknown, res: { statusCode?: number }) =>
+      fail(`${url} answered HTTP ${res.statusCode}`);
+    const onError = (err: Error) => fail(`${url}: ${messageOf(err)}`);
+    const settle = () => {
+      ws.off('unexpected-response', onResponse);
+      ws.off('error', onError);
+      ws.off('open', onOpen);
+    };
     const fail = (message: string) => {
-      ws.removeAllListeners();
+      settle();
       ws.on('error', () => {});
       ws.terminate();
       reject(new BackendConnectError(message));
     };
-    ws.once('unexpected-response', (_req, res) => fail(`${url} answered HTTP ${res.statusCode}`));
-    ws.once('error', (err) => fail(`${url}: ${messageOf(err)}`));
-    ws.once('open', () => {
-      ws.removeAllListeners();
+    const onOpen = () => {
+      settle();
       resolve(new WsBackend(ws));
-    });
+    };
+    ws.once('unexpected-response', onResponse);
+    ws.once('error', onError);
+    ws.once('open', onOpen);
   });
 }
 
@@ -156,7 +167,7 @@ class TcpBackend extends HeldEvents implements Backend {
 
   #onData(chunk: Buffer): void {
     if (this.framing === 'raw') {
-      const size = Math.min(RAW_CHUNK_BYTES, this.maxMessageSize);
+      const size = Math.max(1, Math.min(RAW_CHUNK_BYTES, this.maxMessageSize));
       for (let at = 0; at < chunk.length; at += size) this.deliver('message', chunk.subarray(at, at + size));
       return;
     }
@@ -216,19 +227,22 @@ export function connectTcp(
     const socket = net.connect({ host: target.host, port: target.port });
     const where = `tcp://${target.host}:${target.port}`;
     const timer = setTimeout(() => fail(`${where}: no connection within ${timeoutMs} ms`), timeoutMs);
+    const onError = (err: Error) => fail(`${where}: ${messageOf(err)}`);
     function fail(message: string): void {
       clearTimeout(timer);
-      socket.removeAllListeners();
+      socket.off('error', onError);
+      socket.off('connect', onConnect);
       socket.on('error', () => {});
       socket.destroy();
       reject(new BackendConnectError(message));
     }
-    socket.once('error', (err) => fail(`${where}: ${messageOf(err)}`));
-    socket.once('connect', () => {
+    function onConnect(): void {
       clearTimeout(timer);
-      socket.removeAllListeners();
+      socket.off('error', onError);
       socket.setNoDelay(true);
       resolve(new TcpBackend(socket, target.framing, maxMessageSize));
-    });
+    }
+    socket.once('error', onError);
+    socket.once('connect', onConnect);
   });
 }

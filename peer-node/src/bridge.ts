@@ -89,13 +89,18 @@ export class Bridge {
     channel.on('bufferedamountlow', () => this.#pumpToBrowser());
     channel.on('close', () => this.#onChannelClose());
     control?.bind(channel, (upTo) => this.#onCredit(upTo));
-    connect().then(
-      (backend) => this.#onConnected(backend),
-      (err: unknown) => {
-        this.#backendClosed = true;
-        this.#end('BACKEND_UNREACHABLE', messageOf(err));
-      },
-    );
+    connect()
+      .then(
+        (backend) => this.#onConnected(backend),
+        (err: unknown) => {
+          this.#backendClosed = true;
+          this.#end('BACKEND_UNREACHABLE', messageOf(err));
+          this.#checkDone();
+        },
+      )
+      .catch((err: unknown) =>
+        this.log.error('bridge failed', { label: channel.label, error: messageOf(err) }),
+      );
   }
 
   /** Where the bridge stands, both ways (for status pages and diagnostics). */
@@ -182,7 +187,7 @@ export class Bridge {
   }
 
   #maybeGrant(): void {
-    if (!this.#metered || !this.#backend || this.#ending) return;
+    if (!this.#metered || !this.#backend || this.#ending || this.#channelClosed) return;
     const upTo = this.#flushed + this.#window;
     // Grant in steps of a quarter window: often enough to keep the pipe full, rarely enough to
     // keep control traffic small.
@@ -277,6 +282,11 @@ export class Bridge {
     this.#channelClosed = true;
     this.#toBrowser = [];
     this.#toBrowserBytes = 0;
+    // A backend paused for a slow reader must be read again, or its close is never seen.
+    if (this.#backendPaused) {
+      this.#backendPaused = false;
+      this.#backend?.resume();
+    }
     // The browser closed (or the session ended): the backend gets what was accepted, then an end.
     if (this.#backend && !this.#backendClosed) this.#backend.end();
     this.#checkDone();

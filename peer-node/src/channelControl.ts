@@ -14,7 +14,7 @@ import {
   type Logger,
 } from 'rtcgate-server';
 import type { GatewayChannel } from './channel.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, messageOf } from './errors.js';
 
 /** What a channel does with the browser's credit: a bridge meters; other routes are unmetered. */
 export type CreditListener = (upTo: number) => void;
@@ -45,6 +45,7 @@ export class ChannelControl {
     this.#listeners.set(id, listener);
     channel.once('close', () => {
       if (this.#listeners.get(id) === listener) this.#listeners.delete(id);
+      this.#early.delete(id);
     });
     const early = this.#early.get(id);
     this.#early.delete(id);
@@ -75,7 +76,10 @@ export class ChannelControl {
     try {
       channel.send(encodeControl(message));
     } catch (err) {
-      if (!(err instanceof GatewayError && err.code === 'CHANNEL_NOT_OPEN')) throw err;
+      // Called from backend and node-datachannel callbacks: never throw out of here.
+      if (!(err instanceof GatewayError && err.code === 'CHANNEL_NOT_OPEN')) {
+        this.log.warn('control message not sent', { type: message.t, error: messageOf(err) });
+      }
     }
   }
 

@@ -275,8 +275,10 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       // A library user's own "channel" listener runs after this one in the same emit; give it the
       // rest of this tick to take the channel before refusing the label.
       queueMicrotask(() => {
-        if (channel.listenerCount('message') > 0 || channel.state === 'closed') return;
-        this.#refuse(channel, session, control, `no route for the label "${channel.label}"`);
+        if (channel.state === 'closed') return;
+        // Taken by the user's listener: a credit the library asks for is answered, unmetered.
+        if (channel.listenerCount('message') > 0) control.bind(channel, 'unmetered');
+        else this.#refuse(channel, session, control, `no route for the label "${channel.label}"`);
       });
       return;
     }
@@ -318,7 +320,11 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     const timeoutMs = this.options.bridge?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const connect = (): Promise<Backend> =>
       target.kind === 'ws'
-        ? connectWs(target.url, timeoutMs, { label: channel.label, peerId: session.peerId })
+        ? connectWs(target.url, timeoutMs, {
+            label: channel.label,
+            peerId: session.peerId,
+            maxPayload: channel.maxMessageSize,
+          })
         : connectTcp(target, timeoutMs, channel.maxMessageSize);
     const log = this.#log.child('bridge');
     log.info('bridging channel', {

@@ -29,9 +29,10 @@ test('anything else is an error that says what is wrong, and never throws', () =
     ['{"t":"credit","id":1,"upTo":-1}', /byte count/],
     ['{"t":"credit","id":1,"upTo":1e300}', /byte count/],
     ['{"t":"credit","id":1,"upTo":"5"}', /byte count/],
-    ['{"t":"reason","id":1,"code":"TEAPOT","message":"x"}', /unknown close code TEAPOT/],
+    ['{"t":"reason","id":1,"code":"TEAPOT","message":"x"}', /unknown close code "TEAPOT"/],
     ['{"t":"reason","id":1,"code":"NO_ROUTE"}', /"message" must be text/],
     ['{"t":"hello","id":1}', /unknown type "hello"/],
+    ['{"t":"reason","id":1,"code":{"toString":1},"message":"x"}', /unknown close code \{"toString":1\}/],
     [`{"t":"reason","id":1,"code":"NO_ROUTE","message":"${'x'.repeat(5000)}"}`, /over 4096/],
   ];
   for (const [input, why] of cases) {

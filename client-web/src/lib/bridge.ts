@@ -225,10 +225,11 @@ export class BridgeChannel {
     if (this.#ended || this.channel.readyState !== 'open') {
       throw new RtcgateError('CLOSED', `channel "${this.label}" is closed`);
     }
-    this.#sent += sizeOf(data);
     if (typeof data === 'string') this.channel.send(data);
     else if (data instanceof ArrayBuffer) this.channel.send(data);
     else this.channel.send(data);
+    // Counted once sent: a send that throws (too large, closed) leaves the credit as it was.
+    this.#sent += sizeOf(data);
   }
 
   /** The next message, or null once the channel has closed and everything was read. */
@@ -258,7 +259,8 @@ export class BridgeChannel {
   #consumed(data: BridgeMessage): void {
     this.#read += sizeOf(data);
     const upTo = this.#read + this.#window;
-    if (upTo - this.#granted >= this.#window / 4) this.#grant(upTo);
+    // No grants once closed: the stream id may already belong to a new channel.
+    if (!this.#ended && upTo - this.#granted >= this.#window / 4) this.#grant(upTo);
   }
 
   #grant(upTo: number): void {

@@ -70,7 +70,9 @@ export function decodeControl(data: unknown): DecodedControl {
       }
       return { ok: true, message: { t: 'credit', id: m.id, upTo: m.upTo as number } };
     case 'reason':
-      if (!isChannelCloseCode(m.code)) return { ok: false, error: `unknown close code ${String(m.code)}` };
+      if (!isChannelCloseCode(m.code)) {
+        return { ok: false, error: `unknown close code ${JSON.stringify(m.code) ?? 'undefined'}` };
+      }
       if (typeof m.message !== 'string') return { ok: false, error: '"message" must be text' };
       return { ok: true, message: { t: 'reason', id: m.id, code: m.code, message: m.message } };
     default:
