@@ -76,6 +76,27 @@ async function sendStream(channel, spec, opts = {}) {
 }
 
 /**
+ * SHA-256 of `chunks` in order, as hex (WebCrypto has no streaming hash).
+ * @param {Uint8Array[]} chunks
+ */
+async function sha256Hex(chunks) {
+  const digest = await crypto.subtle.digest(
+    'SHA-256',
+    await new Blob(/** @type {BlobPart[]} */ (chunks)).arrayBuffer(),
+  );
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * What a receiver reports: its counts, the messages missing, and the stream's SHA-256 once whole.
+ * @param {ReturnType<typeof streams.createReceiver>} receiver
+ */
+async function summary(receiver) {
+  const { kept, ...state } = receiver.state;
+  return { ...state, missing: receiver.missing(), sha: receiver.done ? await sha256Hex(kept) : null };
+}
+
+/**
  * Starts receiving a stream of `count` messages now; resolves when all came, the channel closed,
  * or `timeoutMs` passed.
  * @param {RTCDataChannel} channel
@@ -92,16 +113,7 @@ function receiveStream(channel, count, timeoutMs = 60_000) {
     const finish = async () => {
       clearTimeout(timer);
       channel.removeEventListener('message', onMessage);
-      const { kept, ...state } = receiver.state;
-      let sha = null;
-      if (receiver.done) {
-        const digest = await crypto.subtle.digest(
-          'SHA-256',
-          await new Blob(/** @type {BlobPart[]} */ (kept)).arrayBuffer(),
-        );
-        sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-      }
-      resolve({ ...state, missing: receiver.missing(), sha, closed, missingAtClose });
+      resolve({ ...(await summary(receiver)), closed, missingAtClose });
     };
     /** @param {MessageEvent} e */
     const onMessage = (e) => {
@@ -256,16 +268,7 @@ async function bridgeReceiveStream(bridge, count, opts = {}) {
       if (dueMs > 5) await new Promise((resolve) => setTimeout(resolve, dueMs));
     }
   }
-  const { kept, ...state } = receiver.state;
-  let sha = null;
-  if (receiver.done) {
-    const digest = await crypto.subtle.digest(
-      'SHA-256',
-      await new Blob(/** @type {BlobPart[]} */ (kept)).arrayBuffer(),
-    );
-    sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  }
-  return { ...state, missing: receiver.missing(), sha, elapsedMs: Date.now() - started };
+  return { ...(await summary(receiver)), elapsedMs: Date.now() - started };
 }
 
 export const harness = {
@@ -274,6 +277,7 @@ export const harness = {
   receiveStream,
   bridgeSendStream,
   bridgeReceiveStream,
+  sha256Hex,
   once,
   optionsOf,
   echoAsOptionsAllow,

@@ -57,12 +57,7 @@ test('TCP backend, raw framing: the bytes arrive as one stream, in order', async
     await harness.bridgeSendStream(bridge, spec);
     await reading;
     bridge.close();
-    const digest = await crypto.subtle.digest('SHA-256', await new Blob(chunks as BlobPart[]).arrayBuffer());
-    return {
-      bytes,
-      messages: chunks.length,
-      sha: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''),
-    };
+    return { bytes, messages: chunks.length, sha: await harness.sha256Hex(chunks) };
   }, spec);
   const expected = streamSha(spec);
   expect(seen.bytes).toBe(expected.bytes);
