@@ -147,6 +147,7 @@ for (const kind of ['ws', 'tcp'] as const) {
   test(`${kind}: the browser sends 4 MiB and closes at once; the backend gets every byte, then the close`, async ({
     dc,
     backends,
+    harness: gateway,
   }) => {
     const spec: StreamSpec = { seed: 53, count: 256, kind: 'binary', size: 16_384 };
     const label = kind === 'ws' ? `ws-sink-close-${test.info().project.name}` : 'tcp-sink';
@@ -170,7 +171,14 @@ for (const kind of ['ws', 'tcp'] as const) {
         const sink = backends.tcpSinks[tcpBefore];
         return sink?.ended ? { bytes: sink.bytes, sha: sink.sha.copy().digest('hex'), closed: true } : null;
       })
-      .toEqual({ bytes: expected.bytes, sha: expected.sha, closed: true });
+      .toEqual({ bytes: expected.bytes, sha: expected.sha, closed: true })
+      .catch(async (err: unknown) => {
+        const sinks = kind === 'ws' ? [backends.sinks.get(label)] : backends.tcpSinks.slice(tcpBefore);
+        const bridges = await fetch(`${gateway.statusUrl}/bridges`).then((r) => r.text());
+        throw new Error(
+          `${String(err)}\nbackend: ${JSON.stringify(sinks.map((x) => x && { bytes: x.bytes, end: 'ended' in x ? x.ended : x.closed }))}\ngateway /bridges: ${bridges}`,
+        );
+      });
   });
 }
 
