@@ -158,10 +158,13 @@ class TcpBackend extends HeldEvents implements Backend {
     socket.on('data', (chunk) => this.#onData(chunk));
     socket.on('error', (err) => (failure = err));
     socket.on('close', () => {
+      const cut = this.#cutFrame();
       const detail = failure
         ? `TCP connection failed: ${failure.message}`
-        : 'TCP connection closed by the backend';
-      this.deliver('close', { detail, error: failure !== undefined });
+        : cut
+          ? `TCP connection closed by the backend in the middle of a frame (${cut})`
+          : 'TCP connection closed by the backend';
+      this.deliver('close', { detail, error: failure !== undefined || cut !== undefined });
     });
   }
 
@@ -187,6 +190,13 @@ class TcpBackend extends HeldEvents implements Backend {
       this.#pending = this.#pending.subarray(4 + length);
       this.deliver('message', frame);
     }
+  }
+
+  /** A length-prefixed frame begun and not finished, described; undefined when there is none. */
+  #cutFrame(): string | undefined {
+    if (this.framing === 'raw' || this.#pending.length === 0) return undefined;
+    if (this.#pending.length < 4) return `${this.#pending.length} of the 4 length bytes`;
+    return `${this.#pending.length - 4} of ${this.#pending.readUInt32BE(0)} bytes`;
   }
 
   write(data: BackendMessage, flushed: () => void): void {

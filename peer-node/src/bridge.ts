@@ -69,6 +69,8 @@ export class Bridge {
   /** Set once the bridge is ending: the reason the browser is told, unless the browser ended it. */
   #ending: { code: ChannelCloseCode; message: string } | undefined;
   #channelClosed = false;
+  /** The channel's close was asked for (with its reason sent); its close event may still come. */
+  #closing = false;
   #backendClosed = false;
   #resolveDone!: () => void;
   /** Resolves when both the channel and the backend connection are closed. */
@@ -129,10 +131,16 @@ export class Bridge {
     this.#end('GATEWAY_SHUTDOWN', 'the gateway is shutting down');
   }
 
-  /** Last resort after shutdown's grace: both ends go now. */
+  /**
+   * Last resort after shutdown's grace: both ends go now. The browser is still told why (what the
+   * backend had not sent by then is lost, and the reason says the gateway shut down).
+   */
   destroy(): void {
+    this.#ending ??= { code: 'GATEWAY_SHUTDOWN', message: 'the gateway is shutting down' };
+    this.#toBrowser = [];
+    this.#toBrowserBytes = 0;
     this.#backend?.destroy();
-    this.channel.close();
+    this.#closeChannel();
   }
 
   #onConnected(backend: Backend): void {
@@ -273,7 +281,8 @@ export class Bridge {
   }
 
   #closeChannel(): void {
-    if (this.#channelClosed || !this.#ending) return;
+    if (this.#channelClosed || this.#closing || !this.#ending) return;
+    this.#closing = true;
     this.control?.reason(this.#id, this.#ending.code, this.#ending.message);
     this.channel.close();
   }

@@ -19,6 +19,12 @@ const WINDOW = 64 * 1024;
 interface Backends {
   wsPort: number;
   tcpSinkPort: number;
+  /** Sends one whole length-prefixed frame and half of another, then closes. */
+  tcpCutPort: number;
+  /** Takes a connection, writes a byte every 50 ms and never ends its side of it (allowHalfOpen). */
+  tcpHoldPort: number;
+  /** Connections to tcpHold that have closed. */
+  holdsClosed: number[];
   downPort: number;
   /** Label header of each WebSocket connection, in order. */
   labels: string[];
@@ -71,19 +77,50 @@ async function startBackends(): Promise<Backends> {
     });
   });
   const tcpSinkPort = await listen(tcpSink);
+  const tcpCut = net.createServer((s) => {
+    const whole = Buffer.from('whole');
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(whole.length, 0);
+    const cutHeader = Buffer.alloc(4);
+    cutHeader.writeUInt32BE(10, 0);
+    s.end(Buffer.concat([header, whole, cutHeader, Buffer.from('abc')]));
+  });
+  const tcpCutPort = await listen(tcpCut);
+  const holdsClosed: number[] = [];
+  const holds = new Set<net.Socket>();
+  const tcpHold = net.createServer({ allowHalfOpen: true }, (s) => {
+    holds.add(s);
+    s.resume();
+    // A byte every 50 ms, whatever happens: once the gateway has cut the connection, a write is
+    // answered with a reset, and that is how this end learns of the cut.
+    const ticker = setInterval(() => s.write('.'), 50);
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearInterval(ticker);
+      holds.delete(s);
+      holdsClosed.push(Date.now());
+    });
+  });
+  const tcpHoldPort = await listen(tcpHold);
   const closed = net.createServer();
   const downPort = await listen(closed);
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   return {
     wsPort,
     tcpSinkPort,
+    tcpCutPort,
+    tcpHoldPort,
+    holdsClosed,
     downPort,
     labels,
     tcpSinks,
     wsClosed,
     async close() {
       for (const c of wss.clients) c.terminate();
-      await Promise.all([httpServer, tcpSink].map((s) => new Promise<void>((r) => s.close(() => r()))));
+      for (const h of holds) h.destroy();
+      await Promise.all(
+        [httpServer, tcpSink, tcpCut, tcpHold].map((s) => new Promise<void>((r) => s.close(() => r()))),
+      );
     },
   };
 }
@@ -101,6 +138,11 @@ before(async () => {
       parseRoute({ label: 'ws-slow', target: `${ws}/slow` }),
       parseRoute({ label: 'ws-down', target: `ws://127.0.0.1:${backends.downPort}/` }),
       parseRoute({ label: 'tcp-sink', target: `tcp://127.0.0.1:${backends.tcpSinkPort}` }),
+      parseRoute({
+        label: 'tcp-cut',
+        target: `tcp://127.0.0.1:${backends.tcpCutPort}`,
+        framing: 'length-prefixed',
+      }),
       parseRoute({ label: 'upper', target: 'handler:upper' }),
       parseRoute({ label: 'missing-handler', target: 'handler:nobody' }),
     ],
@@ -283,5 +325,49 @@ test('gateway.close(): what the backend sent is delivered, then GATEWAY_SHUTDOWN
   assert.equal(reasonOf(said, id)?.code, 'GATEWAY_SHUTDOWN');
   await until(() => backends.wsClosed.length > closedBefore, 5000, 'the backend connection closed');
   assert.equal(backends.wsClosed.at(-1), 1000);
+  await fb.close();
+});
+
+test('a length-prefixed backend that closes in the middle of a frame: the whole frames arrive, then BACKEND_ERROR naming the cut', async () => {
+  const { fb, said } = await peer();
+  const dc = fb.pc.createDataChannel('tcp-cut');
+  const id = dc.getId();
+  const got = collect(dc);
+  await until(() => got.closed, 5000, 'closed');
+  assert.deepEqual(got.messages, [Buffer.from('whole')]);
+  await until(() => reasonOf(said, id) !== undefined, 5000, 'a reason');
+  assert.equal(reasonOf(said, id)?.code, 'BACKEND_ERROR');
+  assert.match(reasonOf(said, id)?.message ?? '', /middle of a frame \(3 of 10 bytes\)/);
+  await fb.close();
+});
+
+test('gateway.close() with a backend that never ends its side: after the grace both ends are cut, and the browser is still told GATEWAY_SHUTDOWN', async () => {
+  const own = await startStack('bridges-holding', {
+    routes: [parseRoute({ label: 'tcp-hold', target: `tcp://127.0.0.1:${backends.tcpHoldPort}` })],
+    shutdownGraceMs: 300,
+  });
+  const fb = await FakeBrowser.join(own, 'bridges-holding');
+  const ctl = await fb.offer(CONTROL_LABEL);
+  const said: ControlMessage[] = [];
+  ctl.onMessage((m) => said.push(JSON.parse(typeof m === 'string' ? m : 'null') as ControlMessage));
+  const closedBefore = backends.holdsClosed.length;
+  const dc = await openOf(fb.pc.createDataChannel('tcp-hold'));
+  const id = dc.getId();
+  const got = collect(dc);
+  await until(() => got.messages.length > 0, 5000, 'the first tick');
+  const closing = Date.now();
+  const ticksBefore = got.messages.length;
+  await own.close();
+  await until(() => got.closed, 5000, 'closed');
+  // The bridge goes on delivering during the grace: the backend has not ended.
+  assert.ok(
+    got.messages.length > ticksBefore + 1,
+    `ticks during the grace (${got.messages.length - ticksBefore})`,
+  );
+  await until(() => reasonOf(said, id) !== undefined, 5000, 'a reason');
+  assert.equal(reasonOf(said, id)?.code, 'GATEWAY_SHUTDOWN');
+  assert.equal(said.filter((m) => m.t === 'reason' && m.id === id).length, 1, 'one reason, not two');
+  await until(() => backends.holdsClosed.length > closedBefore, 5000, 'the backend connection cut');
+  assert.ok(backends.holdsClosed.at(-1)! - closing >= 250, 'cut after the grace, not before');
   await fb.close();
 });
