@@ -57,6 +57,11 @@ async function startBackends(): Promise<Backends> {
     labels.push(decodeURIComponent(String(req.headers['x-rtcgate-label'])));
     ws.on('close', (code) => wsClosed.push(code));
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/flood') {
+      // 512 KiB at once: more than the gateway holds for a browser without credit (256 KiB).
+      for (let i = 0; i < 16; i++) ws.send(Buffer.alloc(32 * 1024, i));
+      return;
+    }
     if (url.pathname === '/talker') {
       // 8 messages of 32 KiB as soon as it connects.
       for (let i = 0; i < 8; i++) ws.send(Buffer.alloc(32 * 1024, i));
@@ -135,6 +140,7 @@ before(async () => {
     routes: [
       parseRoute({ prefix: 'ws-echo', target: `${ws}/echo` }),
       parseRoute({ label: 'ws-talker', target: `${ws}/talker` }),
+      parseRoute({ label: 'ws-flood', target: `${ws}/flood` }),
       parseRoute({ label: 'ws-slow', target: `${ws}/slow` }),
       parseRoute({ label: 'ws-down', target: `ws://127.0.0.1:${backends.downPort}/` }),
       parseRoute({ label: 'tcp-sink', target: `tcp://127.0.0.1:${backends.tcpSinkPort}` }),
@@ -369,5 +375,27 @@ test('gateway.close() with a backend that never ends its side: after the grace b
   assert.equal(said.filter((m) => m.t === 'reason' && m.id === id).length, 1, 'one reason, not two');
   await until(() => backends.holdsClosed.length > closedBefore, 5000, 'the backend connection cut');
   assert.ok(backends.holdsClosed.at(-1)! - closing >= 250, 'cut after the grace, not before');
+  await fb.close();
+});
+
+test('the browser closes a channel whose backend the gateway paused (no credit): the backend connection still closes at once', async () => {
+  const { fb, ctl, said } = await peer();
+  const closedBefore = backends.wsClosed.length;
+  const dc = await openOf(fb.pc.createDataChannel('ws-flood'));
+  const id = dc.getId();
+  const got = collect(dc);
+  // Metered with a credit of one byte: one message goes out, the rest waits and the backend is paused.
+  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 1 }));
+  await until(() => said.some((m) => m.t === 'credit' && m.id === id), 5000, 'a grant');
+  await until(
+    () => stack.gateway.bridgeInfo().some((b) => b.label === 'ws-flood' && b.toBrowser.backendPaused),
+    5000,
+    `the backend paused (${JSON.stringify(stack.gateway.bridgeInfo())})`,
+  );
+  assert.equal(got.messages.length, 1);
+  dc.close();
+  // A paused socket never reads the backend's answer to the close: ws would wait 30 s for it.
+  await until(() => backends.wsClosed.length > closedBefore, 3000, 'the backend connection closed');
+  assert.equal(backends.wsClosed.at(-1), 1000);
   await fb.close();
 });
