@@ -362,14 +362,8 @@ test('gateway.close() with a backend that never ends its side: after the grace b
   const got = collect(dc);
   await until(() => got.messages.length > 0, 5000, 'the first tick');
   const closing = Date.now();
-  const ticksBefore = got.messages.length;
   await own.close();
   await until(() => got.closed, 5000, 'closed');
-  // The bridge goes on delivering during the grace: the backend has not ended.
-  assert.ok(
-    got.messages.length > ticksBefore + 1,
-    `ticks during the grace (${got.messages.length - ticksBefore})`,
-  );
   await until(() => reasonOf(said, id) !== undefined, 5000, 'a reason');
   assert.equal(reasonOf(said, id)?.code, 'GATEWAY_SHUTDOWN');
   assert.equal(said.filter((m) => m.t === 'reason' && m.id === id).length, 1, 'one reason, not two');
