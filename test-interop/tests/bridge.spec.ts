@@ -5,7 +5,7 @@
  */
 import type { SessionInfo } from 'rtcgate-peer-node';
 import { streamSha, intact } from '../fixtures/expect-stream.js';
-import { expect, test } from '../fixtures/dc.js';
+import { connectDc, expect, test } from '../fixtures/dc.js';
 import type { StreamSpec } from '../harness/streams.mjs';
 
 const MIB = 1024 * 1024;
@@ -181,6 +181,51 @@ for (const kind of ['ws', 'tcp'] as const) {
       });
   });
 }
+
+test('the browser leaves with end() right after sending 4 MiB: the backend gets every byte, then the close, and the session is freed', async ({
+  dc,
+  backends,
+  harness: gateway,
+  offerer,
+  transport,
+}) => {
+  const spec: StreamSpec = { seed: 56, count: 256, kind: 'binary', size: 16_384 };
+  const label = `ws-sink-leave-${test.info().project.name}`;
+  // A connection of its own: the test's main one stays for the fixture.
+  const leaver = await connectDc(dc.page, { room: gateway.room, offerer, transport, name: 'leaver' });
+  const result = await dc.page.evaluate(
+    async ({ spec, label }) => {
+      const conn = globalThis.conns!.leaver!;
+      const bridge = await conn.bridge(label);
+      await harness.bridgeSendStream(bridge, spec);
+      // What the page had queued when it left: end() must deliver it.
+      const queuedAtEnd = bridge.channel.bufferedAmount;
+      return { queuedAtEnd, drained: await conn.end() };
+    },
+    { spec, label },
+  );
+  test
+    .info()
+    .annotations.push({ type: 'measured', description: `queued at end(): ${result.queuedAtEnd} bytes` });
+  expect(result.drained).toBe(true);
+  const expected = streamSha(spec);
+  await expect
+    .poll(() => {
+      const sink = backends.sinks.get(label);
+      return sink?.closed
+        ? { bytes: sink.bytes, sha: sink.sha.copy().digest('hex'), code: sink.closed.code }
+        : null;
+    })
+    .toEqual({ bytes: expected.bytes, sha: expected.sha, code: 1000 });
+  await expect
+    .poll(async () => {
+      const body = (await fetch(`${gateway.statusUrl}/sessions`).then((r) => r.json())) as {
+        sessions: SessionInfo[];
+      };
+      return body.sessions.some((s) => s.peerId === leaver.peerId);
+    })
+    .toBe(false);
+});
 
 test('the backend sends 4 MiB and closes at once; the browser reads every byte, then BACKEND_CLOSED', async ({
   dc,

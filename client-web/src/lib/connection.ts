@@ -82,6 +82,9 @@ export class GatewayConnection {
   #closeReason: string | undefined;
   #onClose = new Set<(reason: string) => void>();
   #control: Promise<ControlChannel> | undefined;
+  /** Every channel of this connection that has not closed yet (end() closes them first). */
+  #live = new Set<RTCDataChannel>();
+  #bridges = new Map<RTCDataChannel, BridgeChannel>();
 
   private constructor(
     readonly signaling: Signaling,
@@ -179,6 +182,7 @@ export class GatewayConnection {
     const channel = this.pc.createDataChannel(label, options.init ?? {});
     this.#track(channel);
     const bridge = new BridgeChannel(channel, control, options);
+    this.#bridges.set(channel, bridge);
     // A refused route can close the channel before this page saw it open: `closed` says why.
     await new Promise<void>((resolve, reject) => {
       if (channel.readyState !== 'connecting') return resolve();
@@ -212,6 +216,34 @@ export class GatewayConnection {
     else this.#onClose.add(listener);
   }
 
+  /**
+   * Leaves without losing what was sent: closes every channel first (a browser delivers what a
+   * channel has queued before it reports the channel closed: the WebRTC closing procedure), waits
+   * until all have closed or `timeoutMs` has passed, then says bye and closes like close().
+   * Resolves true when every channel closed in time. close() instead ends at once, and what the
+   * channels still had queued is lost with the PeerConnection.
+   */
+  async end(reason = 'ended by the page', timeoutMs = 5000): Promise<boolean> {
+    if (this.#closed) return true;
+    const channels = [...this.#live];
+    const closing = channels.map(
+      (c) => new Promise<void>((resolve) => c.addEventListener('close', () => resolve(), { once: true })),
+    );
+    for (const c of channels) {
+      const bridge = this.#bridges.get(c);
+      if (bridge) bridge.close();
+      else c.close();
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const drained = await Promise.race([
+      Promise.all(closing).then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.close(reason);
+    return drained;
+  }
+
   /** Says bye to the gateway, closes the PeerConnection and the signaling connection. */
   close(reason = 'closed by the page'): void {
     if (this.#closed) return;
@@ -236,6 +268,13 @@ export class GatewayConnection {
 
   #track(channel: RTCDataChannel): void {
     this.channels.set(channel.label, channel);
+    if (channel.readyState !== 'closed') {
+      this.#live.add(channel);
+      channel.addEventListener('close', () => {
+        this.#live.delete(channel);
+        this.#bridges.delete(channel);
+      });
+    }
     const report = () => this.emitEvent({ kind: 'channel', label: channel.label, state: channel.readyState });
     report();
     channel.addEventListener('open', report);

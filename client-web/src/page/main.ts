@@ -184,7 +184,8 @@ ui.connect.addEventListener('click', () => {
 });
 
 ui.disconnect.addEventListener('click', () => {
-  conn?.close();
+  // end(): what the channels still had queued is delivered before the bye.
+  void conn?.end('disconnected by the user');
   conn = undefined;
   setConnected(false);
 });
