@@ -69,6 +69,8 @@ export class Bridge {
   /** Set once the bridge is ending: the reason the browser is told, unless the browser ended it. */
   #ending: { code: ChannelCloseCode; message: string } | undefined;
   #channelClosed = false;
+  /** The browser said (rtcgate.ctl `close`) it closes the channel after this many bytes. */
+  #browserClosesAt: number | undefined;
   /** The channel's close was asked for (with its reason sent); its close event may still come. */
   #closing = false;
   #backendClosed = false;
@@ -90,7 +92,11 @@ export class Bridge {
     channel.on('message', (data) => this.#fromBrowser(data));
     channel.on('bufferedamountlow', () => this.#pumpToBrowser());
     channel.on('close', () => this.#onChannelClose());
-    control?.bind(channel, (upTo) => this.#onCredit(upTo));
+    control?.bind(
+      channel,
+      (upTo) => this.#onCredit(upTo),
+      (sent) => this.#onBrowserClosing(sent),
+    );
     connect()
       .then(
         (backend) => this.#onConnected(backend),
@@ -167,6 +173,8 @@ export class Bridge {
   // Browser → backend.
 
   #fromBrowser(data: ChannelMessage): void {
+    // After the browser's announced close: more than it said it sent (its backend has had its end).
+    if (this.#channelClosed) return;
     const size = sizeOf(data);
     this.#received += size;
     if (this.#metered) {
@@ -184,6 +192,25 @@ export class Bridge {
     }
     if (this.#backend) this.#toBackend(data);
     else this.#early.push(data);
+    this.#checkBrowserClosed();
+  }
+
+  /**
+   * The browser announced its close on the control channel. The channel is treated as closed once
+   * everything it sent has arrived, without waiting for the SCTP stream reset, which has been seen
+   * not to arrive (docs/interop.md, "Bridges").
+   */
+  #onBrowserClosing(sent: number): void {
+    this.#browserClosesAt = sent;
+    this.#checkBrowserClosed();
+  }
+
+  #checkBrowserClosed(): void {
+    if (this.#browserClosesAt === undefined || this.#channelClosed) return;
+    if (this.#received < this.#browserClosesAt) return;
+    this.log.debug('browser closed the channel (control)', { label: this.channel.label });
+    this.channel.close();
+    this.#onChannelClose();
   }
 
   #toBackend(data: ChannelMessage): void {
@@ -288,6 +315,8 @@ export class Bridge {
   }
 
   #onChannelClose(): void {
+    // Once: the control channel's close may come first, the channel's own close event after it.
+    if (this.#channelClosed) return;
     this.#channelClosed = true;
     this.#toBrowser = [];
     this.#toBrowserBytes = 0;

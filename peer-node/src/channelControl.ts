@@ -18,12 +18,22 @@ import { GatewayError, messageOf } from './errors.js';
 
 /** What a channel does with the browser's credit: a bridge meters; other routes are unmetered. */
 export type CreditListener = (upTo: number) => void;
+/** The browser closes the channel after `sent` bytes in all (rtcgate.ctl.v1 `close`). */
+export type CloseListener = (sent: number) => void;
+
+interface Binding {
+  label: string;
+  credit: CreditListener | 'unmetered';
+  close: CloseListener | undefined;
+}
 
 export class ChannelControl {
   #channel: GatewayChannel | undefined;
   /** Credits that arrived before their channel was routed (the two travel on different streams). */
   readonly #early = new Map<number, number>();
-  readonly #listeners = new Map<number, CreditListener | 'unmetered'>();
+  /** Closes announced before their channel was routed, by stream id. */
+  readonly #earlyClose = new Map<number, { label: string; sent: number }>();
+  readonly #bindings = new Map<number, Binding>();
 
   constructor(private readonly log: Logger) {}
 
@@ -40,16 +50,21 @@ export class ChannelControl {
    * A routed channel's credit goes to `listener` (its bridge) or, for 'unmetered' routes, is
    * answered with an unlimited grant. Call when the channel is routed; until the channel closes.
    */
-  bind(channel: GatewayChannel, listener: CreditListener | 'unmetered'): void {
+  bind(channel: GatewayChannel, listener: CreditListener | 'unmetered', onClose?: CloseListener): void {
     const id = channel.id;
-    this.#listeners.set(id, listener);
+    const binding: Binding = { label: channel.label, credit: listener, close: onClose };
+    this.#bindings.set(id, binding);
     channel.once('close', () => {
-      if (this.#listeners.get(id) === listener) this.#listeners.delete(id);
+      if (this.#bindings.get(id) === binding) this.#bindings.delete(id);
       this.#early.delete(id);
+      this.#earlyClose.delete(id);
     });
     const early = this.#early.get(id);
     this.#early.delete(id);
     if (early !== undefined) this.#deliver(id, listener, early);
+    const close = this.#earlyClose.get(id);
+    this.#earlyClose.delete(id);
+    if (close && close.label === binding.label) onClose?.(close.sent);
   }
 
   /**
@@ -58,6 +73,7 @@ export class ChannelControl {
    */
   forget(id: number): void {
     this.#early.delete(id);
+    this.#earlyClose.delete(id);
   }
 
   /** Tells the browser it may send up to `upTo` bytes in all on channel `id`. */
@@ -90,12 +106,19 @@ export class ChannelControl {
       return;
     }
     const m = decoded.message;
+    if (m.t === 'close') {
+      const binding = this.#bindings.get(m.id);
+      if (!binding) this.#earlyClose.set(m.id, { label: m.label, sent: m.sent });
+      // The label guards against a stream id already reused by a newer channel.
+      else if (binding.label === m.label) binding.close?.(m.sent);
+      return;
+    }
     if (m.t !== 'credit') {
       this.log.warn('control message the gateway does not accept ignored', { type: m.t });
       return;
     }
-    const listener = this.#listeners.get(m.id);
-    if (listener) this.#deliver(m.id, listener, m.upTo);
+    const binding = this.#bindings.get(m.id);
+    if (binding) this.#deliver(m.id, binding.credit, m.upTo);
     else this.#early.set(m.id, Math.max(m.upTo, this.#early.get(m.id) ?? 0));
   }
 

@@ -393,3 +393,25 @@ test('the browser closes a channel whose backend the gateway paused (no credit):
   assert.equal(backends.wsClosed.at(-1), 1000);
   await fb.close();
 });
+
+test('the browser announces its close on the control channel: once that many bytes came, the backend gets its end and the gateway closes the channel, without a stream reset', async () => {
+  const { fb, ctl } = await peer();
+  const before = backends.tcpSinks.length;
+  const dc = await openOf(fb.pc.createDataChannel('tcp-sink'));
+  const id = dc.getId();
+  const got = collect(dc);
+  const sent = [Buffer.alloc(8 * 1024, 1), Buffer.alloc(8 * 1024, 2), Buffer.from('last')];
+  const total = sent.reduce((n, b) => n + b.length, 0);
+  // A close naming another label is for another channel (a reused stream id): ignored.
+  ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'not-this-one', sent: 0 }));
+  // Announced before the data (it travels on another stream and may overtake it anyway).
+  ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'tcp-sink', sent: total }));
+  await until(() => backends.tcpSinks.length > before, 5000, 'the backend connected');
+  assert.equal(backends.tcpSinks[before]!.ended, false, 'no end before the bytes came');
+  for (const b of sent) dc.sendMessageBinary(b);
+  await until(() => backends.tcpSinks[before]?.ended === true, 5000, 'the sink to end');
+  assert.deepEqual(Buffer.concat(backends.tcpSinks[before]!.bytes), Buffer.concat(sent));
+  // The gateway reset its side: the peer sees the channel close though it never closed it.
+  await until(() => got.closed, 5000, 'the channel closed by the gateway');
+  await fb.close();
+});

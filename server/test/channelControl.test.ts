@@ -8,11 +8,12 @@ import {
   type ControlMessage,
 } from '../src/protocol/index.js';
 
-test('credit and reason messages round-trip', () => {
+test('credit, reason and close messages round-trip', () => {
   const messages: ControlMessage[] = [
     { t: 'credit', id: 0, upTo: 0 },
     { t: 'credit', id: 65534, upTo: UNLIMITED_CREDIT },
     { t: 'reason', id: 3, code: 'BACKEND_CLOSED', message: 'WebSocket closed with 1000' },
+    { t: 'close', id: 5, label: 'chat ✓', sent: 4194304 },
   ];
   for (const m of messages) assert.deepEqual(decodeControl(encodeControl(m)), { ok: true, message: m });
 });
@@ -32,6 +33,8 @@ test('anything else is an error that says what is wrong, and never throws', () =
     ['{"t":"reason","id":1,"code":"TEAPOT","message":"x"}', /unknown close code "TEAPOT"/],
     ['{"t":"reason","id":1,"code":"NO_ROUTE"}', /"message" must be text/],
     ['{"t":"hello","id":1}', /unknown type "hello"/],
+    ['{"t":"close","id":1,"sent":3}', /"label" must be text/],
+    ['{"t":"close","id":1,"label":"x","sent":-3}', /"sent" must be a byte count/],
     ['{"t":"reason","id":1,"code":{"toString":1},"message":"x"}', /unknown close code \{"toString":1\}/],
     [`{"t":"reason","id":1,"code":"NO_ROUTE","message":"${'x'.repeat(5000)}"}`, /over 4096/],
   ];

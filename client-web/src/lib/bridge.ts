@@ -115,6 +115,7 @@ export class ControlChannel {
       this.#credit.get(m.id)?.(m.upTo);
       return;
     }
+    if (m.t !== 'reason') return; // `close` goes the other way
     this.#reasons.set(m.id, { code: m.code, message: m.message });
     for (const done of this.#reasonWaiters.get(m.id) ?? []) done();
   }
@@ -251,7 +252,15 @@ export class BridgeChannel {
     }
   }
 
+  /**
+   * Closes the channel; what was sent is still delivered. The gateway is also told on the control
+   * channel how many bytes were sent in all, so that it ends the backend connection once they have
+   * arrived even if the channel's SCTP stream reset is late or lost.
+   */
   close(): void {
+    if (!this.#ended && !this.#closedByPage && this.channel.readyState === 'open') {
+      this.control.send({ t: 'close', id: this.channel.id!, label: this.label, sent: this.#sent });
+    }
     this.#closedByPage = true;
     this.channel.close();
   }

@@ -32,7 +32,13 @@ export type ControlMessage =
    */
   | { t: 'credit'; id: number; upTo: number }
   /** The gateway is about to close channel `id`, for this reason. */
-  | { t: 'reason'; id: number; code: ChannelCloseCode; message: string };
+  | { t: 'reason'; id: number; code: ChannelCloseCode; message: string }
+  /**
+   * The browser closes channel `id` (labelled `label`) after `sent` bytes of payload in all: once
+   * the gateway has received that many it treats the channel as closed by the browser, whether or
+   * not the SCTP stream reset has arrived.
+   */
+  | { t: 'close'; id: number; label: string; sent: number };
 
 export type DecodedControl = { ok: true; message: ControlMessage } | { ok: false; error: string };
 
@@ -75,6 +81,12 @@ export function decodeControl(data: unknown): DecodedControl {
       }
       if (typeof m.message !== 'string') return { ok: false, error: '"message" must be text' };
       return { ok: true, message: { t: 'reason', id: m.id, code: m.code, message: m.message } };
+    case 'close':
+      if (typeof m.label !== 'string') return { ok: false, error: '"label" must be text' };
+      if (!Number.isSafeInteger(m.sent) || (m.sent as number) < 0) {
+        return { ok: false, error: '"sent" must be a byte count' };
+      }
+      return { ok: true, message: { t: 'close', id: m.id, label: m.label, sent: m.sent as number } };
     default:
       return { ok: false, error: `unknown type ${JSON.stringify(m.t)}` };
   }
