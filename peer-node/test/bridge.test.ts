@@ -167,8 +167,11 @@ after(async () => {
 });
 
 /** A peer with its control channel open, collecting what the gateway says on it. */
-async function peer(): Promise<{ fb: FakeBrowser; ctl: DataChannel; said: ControlMessage[] }> {
-  const fb = await FakeBrowser.join(stack, 'bridges');
+async function peer(
+  on: Stack = stack,
+  room = 'bridges',
+): Promise<{ fb: FakeBrowser; ctl: DataChannel; said: ControlMessage[] }> {
+  const fb = await FakeBrowser.join(on, room);
   const ctl = await fb.offer(CONTROL_LABEL);
   const said: ControlMessage[] = [];
   ctl.onMessage((m) => said.push(JSON.parse(typeof m === 'string' ? m : 'null') as ControlMessage));
@@ -311,10 +314,7 @@ test('gateway.close(): what the backend sent is delivered, then GATEWAY_SHUTDOWN
   const own = await startStack('bridges-closing', {
     routes: [parseRoute({ label: 'ws-talker', target: `ws://127.0.0.1:${backends.wsPort}/talker` })],
   });
-  const fb = await FakeBrowser.join(own, 'bridges-closing');
-  const ctl = await fb.offer(CONTROL_LABEL);
-  const said: ControlMessage[] = [];
-  ctl.onMessage((m) => said.push(JSON.parse(typeof m === 'string' ? m : 'null') as ControlMessage));
+  const { fb, said } = await peer(own, 'bridges-closing');
   const closedBefore = backends.wsClosed.length;
   const dc = await openOf(fb.pc.createDataChannel('ws-talker'));
   const id = dc.getId();
@@ -352,10 +352,7 @@ test('gateway.close() with a backend that never ends its side: after the grace b
     routes: [parseRoute({ label: 'tcp-hold', target: `tcp://127.0.0.1:${backends.tcpHoldPort}` })],
     shutdownGraceMs: 300,
   });
-  const fb = await FakeBrowser.join(own, 'bridges-holding');
-  const ctl = await fb.offer(CONTROL_LABEL);
-  const said: ControlMessage[] = [];
-  ctl.onMessage((m) => said.push(JSON.parse(typeof m === 'string' ? m : 'null') as ControlMessage));
+  const { fb, said } = await peer(own, 'bridges-holding');
   const closedBefore = backends.holdsClosed.length;
   const dc = await openOf(fb.pc.createDataChannel('tcp-hold'));
   const id = dc.getId();
