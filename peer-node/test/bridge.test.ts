@@ -190,6 +190,21 @@ function reasonOf(said: ControlMessage[], id: number): Extract<ControlMessage, {
   return said.findLast((m): m is Extract<ControlMessage, { t: 'reason' }> => m.t === 'reason' && m.id === id);
 }
 
+/** Opens `label` and waits until the gateway has closed it and given its reason. */
+async function closedByGateway(label: string): Promise<{
+  fb: FakeBrowser;
+  got: ReturnType<typeof collect>;
+  reason: Extract<ControlMessage, { t: 'reason' }>;
+}> {
+  const { fb, said } = await peer();
+  const dc = fb.pc.createDataChannel(label);
+  const id = dc.getId();
+  const got = collect(dc);
+  await until(() => got.closed, 5000, `${label} closed`);
+  await until(() => reasonOf(said, id) !== undefined, 5000, `a reason for ${label}`);
+  return { fb, got, reason: reasonOf(said, id)! };
+}
+
 test('a ws route carries a channel to its backend and back; the backend learns the label', async () => {
   const { fb } = await peer();
   const dc = await openOf(fb.pc.createDataChannel('ws-echo-1'));
@@ -264,14 +279,9 @@ test('an in-process handler route serves its channel', async () => {
 });
 
 test('an unreachable backend: BACKEND_UNREACHABLE, then the channel closes', async () => {
-  const { fb, said } = await peer();
-  const dc = fb.pc.createDataChannel('ws-down');
-  const id = dc.getId();
-  const got = collect(dc);
-  await until(() => got.closed, 5000, 'closed');
-  await until(() => reasonOf(said, id) !== undefined, 5000, 'a reason');
-  assert.equal(reasonOf(said, id)?.code, 'BACKEND_UNREACHABLE');
-  assert.match(reasonOf(said, id)?.message ?? '', /ECONNREFUSED/);
+  const { fb, reason } = await closedByGateway('ws-down');
+  assert.equal(reason.code, 'BACKEND_UNREACHABLE');
+  assert.match(reason.message, /ECONNREFUSED/);
   await fb.close();
 });
 
@@ -335,15 +345,10 @@ test('gateway.close(): what the backend sent is delivered, then GATEWAY_SHUTDOWN
 });
 
 test('a length-prefixed backend that closes in the middle of a frame: the whole frames arrive, then BACKEND_ERROR naming the cut', async () => {
-  const { fb, said } = await peer();
-  const dc = fb.pc.createDataChannel('tcp-cut');
-  const id = dc.getId();
-  const got = collect(dc);
-  await until(() => got.closed, 5000, 'closed');
+  const { fb, got, reason } = await closedByGateway('tcp-cut');
   assert.deepEqual(got.messages, [Buffer.from('whole')]);
-  await until(() => reasonOf(said, id) !== undefined, 5000, 'a reason');
-  assert.equal(reasonOf(said, id)?.code, 'BACKEND_ERROR');
-  assert.match(reasonOf(said, id)?.message ?? '', /middle of a frame \(3 of 10 bytes\)/);
+  assert.equal(reason.code, 'BACKEND_ERROR');
+  assert.match(reason.message, /middle of a frame \(3 of 10 bytes\)/);
   await fb.close();
 });
 
