@@ -25,6 +25,12 @@ interface Binding {
   label: string;
   credit: CreditListener | 'unmetered';
   close: CloseListener | undefined;
+  /**
+   * A credit for this channel has arrived. The library sends a channel's first credit before its
+   * `close`, and the control channel is ordered: a `close` that comes before any credit belongs to
+   * an earlier channel on the same (reused) stream id, and is dropped.
+   */
+  credited: boolean;
 }
 
 export class ChannelControl {
@@ -52,15 +58,20 @@ export class ChannelControl {
    */
   bind(channel: GatewayChannel, listener: CreditListener | 'unmetered', onClose?: CloseListener): void {
     const id = channel.id;
-    const binding: Binding = { label: channel.label, credit: listener, close: onClose };
+    const early = this.#early.get(id);
+    this.#early.delete(id);
+    const binding: Binding = {
+      label: channel.label,
+      credit: listener,
+      close: onClose,
+      credited: early !== undefined,
+    };
     this.#bindings.set(id, binding);
     channel.once('close', () => {
       if (this.#bindings.get(id) === binding) this.#bindings.delete(id);
       this.#early.delete(id);
       this.#earlyClose.delete(id);
     });
-    const early = this.#early.get(id);
-    this.#early.delete(id);
     if (early !== undefined) this.#deliver(id, listener, early);
     const close = this.#earlyClose.get(id);
     this.#earlyClose.delete(id);
@@ -108,9 +119,9 @@ export class ChannelControl {
     const m = decoded.message;
     if (m.t === 'close') {
       const binding = this.#bindings.get(m.id);
-      if (!binding) this.#earlyClose.set(m.id, { label: m.label, sent: m.sent });
-      // The label guards against a stream id already reused by a newer channel.
-      else if (binding.label === m.label) binding.close?.(m.sent);
+      // Kept for a channel not routed yet only after its credit came (see Binding.credited).
+      if (!binding && this.#early.has(m.id)) this.#earlyClose.set(m.id, { label: m.label, sent: m.sent });
+      else if (binding?.credited && binding.label === m.label) binding.close?.(m.sent);
       return;
     }
     if (m.t !== 'credit') {
@@ -118,8 +129,10 @@ export class ChannelControl {
       return;
     }
     const binding = this.#bindings.get(m.id);
-    if (binding) this.#deliver(m.id, binding.credit, m.upTo);
-    else this.#early.set(m.id, Math.max(m.upTo, this.#early.get(m.id) ?? 0));
+    if (binding) {
+      binding.credited = true;
+      this.#deliver(m.id, binding.credit, m.upTo);
+    } else this.#early.set(m.id, Math.max(m.upTo, this.#early.get(m.id) ?? 0));
   }
 
   #deliver(id: number, listener: CreditListener | 'unmetered', upTo: number): void {

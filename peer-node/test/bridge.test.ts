@@ -404,7 +404,10 @@ test('the browser announces its close on the control channel: once that many byt
   const got = collect(dc);
   const sent = [Buffer.alloc(8 * 1024, 1), Buffer.alloc(8 * 1024, 2), Buffer.from('last')];
   const total = sent.reduce((n, b) => n + b.length, 0);
-  // A close naming another label is for another channel (a reused stream id): ignored.
+  // Before this channel's first credit, a close is an earlier channel's (a reused stream id), and
+  // so is one naming another label: both ignored.
+  ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'tcp-sink', sent: 0 }));
+  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 1024 * 1024 }));
   ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'not-this-one', sent: 0 }));
   // Announced before the data (it travels on another stream and may overtake it anyway).
   ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'tcp-sink', sent: total }));
