@@ -7,18 +7,13 @@
 import { writeFileSync } from 'node:fs';
 import type { BridgeChannel } from '../../client-web/src/lib/index.js';
 import { expect, test } from '../fixtures/dc.js';
+import { median } from './median.js';
 
 const ROUNDS = 9;
 const BYTES = 16 * 1024 * 1024;
 /** Round trips are timed in blocks: Firefox rounds performance.now() to 1 ms. */
 const PINGS_PER_BLOCK = 50;
 const BLOCKS = 4;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc, harness }, testInfo) => {
   const measuring = dc.page.evaluate(

@@ -12,16 +12,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { expect, test } from '../fixtures/dc.js';
+import { median } from './median.js';
 
 const ROUNDS = 5;
 const COUNT = 1024;
 const SIZE = 16 * 1024;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 test('one way at a time: the bridge against the gateway itself', async ({ dc }, testInfo) => {
   const rounds = await dc.page.evaluate(
