@@ -202,6 +202,8 @@ export class Bridge {
    */
   #onBrowserClosing(sent: number): void {
     this.#browserClosesAt = sent;
+    // A session that ends now (the browser's bye) still waits for these bytes.
+    this.channel.expectInbound(sent);
     this.#checkBrowserClosed();
   }
 

@@ -78,6 +78,9 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
    * channel open.
    */
   readonly nativeClosed: Promise<void> = new Promise((resolve) => (this.#nativeClosed = resolve));
+  /** Bytes the peer said it sent on this channel in all (expectInbound()). */
+  #announcedIn: number | undefined;
+  #inboundWaiters = new Set<() => void>();
 
   constructor(
     readonly dc: DataChannel,
@@ -113,6 +116,7 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
       this.#stats.messagesIn++;
       this.#stats.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
       emitSafely(this.log, 'message', () => this.emit('message', data));
+      if (!this.awaitingInbound) this.#wakeInbound();
     });
     dc.onBufferedAmountLow(() => this.#pump());
     dc.onError((err) => {
@@ -282,6 +286,48 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     }
   }
 
+  /**
+   * The peer said (rtcgate.ctl `close`) that it sent `total` bytes on this channel in all. Until
+   * they are in, a session that ends keeps the channel open for them (PeerSession.close()): the
+   * peer sent them before it left, and they may still be on the way to JavaScript.
+   */
+  expectInbound(total: number): void {
+    this.#announcedIn = total;
+    if (!this.awaitingInbound) this.#wakeInbound();
+  }
+
+  /** Bytes the peer announced have not all come yet (and the channel can still bring them). */
+  get awaitingInbound(): boolean {
+    return (
+      this.#state !== 'closed' && this.#announcedIn !== undefined && this.#stats.bytesIn < this.#announcedIn
+    );
+  }
+
+  /** Resolves when nothing announced is awaited any more (all in, or the channel closed), or after `timeoutMs`. */
+  inboundDone(timeoutMs: number): Promise<void> {
+    if (!this.awaitingInbound) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#inboundWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.log.warn('announced data did not all come', {
+          label: this.label,
+          announced: this.#announcedIn,
+          received: this.#stats.bytesIn,
+        });
+        done();
+      }, timeoutMs);
+      this.#inboundWaiters.add(done);
+    });
+  }
+
+  #wakeInbound(): void {
+    for (const done of [...this.#inboundWaiters]) done();
+  }
+
   close(): void {
     if (this.#state === 'closed' || this.#state === 'closing') return;
     this.#setState('closing');
@@ -328,6 +374,7 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     this.#state = next;
     if (next === 'open') emitSafely(this.log, 'open', () => this.emit('open'));
     if (next === 'closed') {
+      this.#wakeInbound();
       clearTimeout(this.#drainTimer);
       this.#drainTimer = undefined;
       this.#aboveThreshold = false;

@@ -16,6 +16,12 @@ import { toNodeIceServers } from './iceServers.js';
 export const CLOSE_LINGER_MS = 1000;
 
 /**
+ * Longest a closing session keeps a channel open for bytes its peer announced (rtcgate.ctl
+ * `close`) and has not delivered yet (GatewayChannel.expectInbound()).
+ */
+export const INBOUND_LINGER_MS = 5000;
+
+/**
  * Shortest a closing session waits before closing its PeerConnection (two round trips if longer):
  * a channel the browser opened just before the close can still be on its way (its DCEP OPEN is
  * overtaken by a signaling message), and the PeerConnection's own close does not reliably reach
@@ -360,11 +366,28 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     // the transports down without waiting for the SCTP SHUTDOWN handshake. In 6 of 8 runs with
     // NDC_LOG=Debug Chromium never heard of the association's end and failed the connection by ICE
     // (about 16 s later); its channels closed at once only where the gateway had reset them.
+    // Timers not unref'd: a process must not exit (nor call cleanup()) with the PeerConnection open.
+    const after = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+    const within = (p: Promise<unknown>): Promise<void> =>
+      Promise.race([p, after(CLOSE_LINGER_MS)]).then(() => undefined);
     const resets: Promise<void>[] = [];
-    for (const channel of this.channels) {
-      if (channel.state === 'open' || channel.state === 'connecting') resets.push(channel.nativeClosed);
+    const closeChannel = (channel: GatewayChannel): Promise<void> => {
+      const open = channel.state === 'open' || channel.state === 'connecting';
       channel.close();
       channel.markClosed();
+      return open ? channel.nativeClosed : Promise.resolve();
+    };
+    // A channel whose peer announced more bytes than have come is closed once they are in: the
+    // browser sent them before its bye (its close event follows the stream reset, which follows
+    // the data), but node-datachannel may not have handed them to JavaScript yet, and closing the
+    // channel here would drop them (libdatachannel ignores what comes after a local close).
+    const draining: Promise<void>[] = [];
+    for (const channel of this.channels) {
+      if (channel.awaitingInbound) {
+        draining.push(channel.inboundDone(INBOUND_LINGER_MS).then(() => within(closeChannel(channel))));
+      } else {
+        resets.push(closeChannel(channel));
+      }
     }
     this.channels.clear();
     const pc = this.#pc;
@@ -383,10 +406,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       // no round trip measured: the minimum grace applies
     }
     const grace = Math.min(CLOSE_LINGER_MS, Math.max(CLOSE_GRACE_MS, 2 * rtt));
-    // Timers not unref'd: a process must not exit (nor call cleanup()) with the PeerConnection open.
-    const after = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-    const within = (p: Promise<unknown>) => Promise.race([p, after(CLOSE_LINGER_MS)]);
-    void Promise.all([within(Promise.all(resets)), after(grace)])
+    void Promise.all([within(Promise.all(resets)), after(grace), ...draining])
       // Channels announced while this ran were reset on arrival (see onDataChannel): their turn.
       .then(() => within(Promise.all(this.#lateResets)))
       .then(teardown);

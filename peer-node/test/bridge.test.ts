@@ -12,6 +12,7 @@ import nodeDataChannel, { type DataChannel } from 'node-datachannel';
 import { CONTROL_LABEL, UNLIMITED_CREDIT, type ControlMessage } from 'rtcgate-server';
 import { WebSocketServer } from 'ws';
 import { FakeBrowser, openOf, startStack, until, type Stack } from './pair.js';
+import { CLOSE_LINGER_MS, INBOUND_LINGER_MS } from '../src/peerSession.js';
 import { parseRoute } from '../src/routes.js';
 
 const WINDOW = 64 * 1024;
@@ -418,5 +419,54 @@ test('the browser announces its close on the control channel: once that many byt
   assert.deepEqual(Buffer.concat(backends.tcpSinks[before]!.bytes), Buffer.concat(sent));
   // The gateway reset its side: the peer sees the channel close though it never closed it.
   await until(() => got.closed, 5000, 'the channel closed by the gateway');
+  await fb.close();
+});
+
+test('the browser says bye while bytes it announced are still on the way: the session ends, and the backend still gets them all, then its end', async () => {
+  const { fb, ctl } = await peer();
+  const before = backends.tcpSinks.length;
+  const dc = await openOf(fb.pc.createDataChannel('tcp-sink'));
+  const id = dc.getId();
+  const first = Buffer.alloc(8 * 1024, 1);
+  const rest = Buffer.alloc(8 * 1024, 2);
+  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 1024 * 1024 }));
+  ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'tcp-sink', sent: first.length + rest.length }));
+  dc.sendMessageBinary(first);
+  const sink = () => backends.tcpSinks[before];
+  await until(
+    () => (sink() ? Buffer.concat(sink()!.bytes).length : 0) === first.length,
+    5000,
+    'the first part',
+  );
+  // The bye overtakes the rest, as it can in a browser: the close event there follows the SCTP
+  // stream reset, and the gateway's JavaScript may not have read the last messages yet.
+  fb.signal.send({ type: 'bye', to: fb.gatewayId, reason: 'leaving' });
+  await until(() => !stack.gateway.sessions.has(fb.peerId), 5000, 'the session to end');
+  dc.sendMessageBinary(rest);
+  await until(() => sink()!.ended, 5000, 'the sink to end');
+  assert.deepEqual(Buffer.concat(sink()!.bytes), Buffer.concat([first, rest]));
+  await fb.close();
+});
+
+test('the browser says bye having announced bytes it never sends: the wait for them is bounded, then the backend gets its end and the session is released', async () => {
+  const { fb, ctl } = await peer();
+  const before = backends.tcpSinks.length;
+  const dc = await openOf(fb.pc.createDataChannel('tcp-sink'));
+  const id = dc.getId();
+  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 1024 * 1024 }));
+  ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'tcp-sink', sent: 16 * 1024 }));
+  dc.sendMessageBinary(Buffer.alloc(8 * 1024, 1));
+  const got = () => Buffer.concat(backends.tcpSinks[before]?.bytes ?? []).length;
+  await until(() => got() === 8 * 1024, 5000, 'the first part');
+  const session = stack.gateway.sessions.get(fb.peerId)!;
+  let released = false;
+  void session.released.then(() => (released = true));
+  const byeAt = Date.now();
+  fb.signal.send({ type: 'bye', to: fb.gatewayId, reason: 'leaving' });
+  await until(() => backends.tcpSinks[before]!.ended, INBOUND_LINGER_MS + 3000, 'the sink to end');
+  const waited = Date.now() - byeAt;
+  assert.ok(waited >= INBOUND_LINGER_MS - 100, `the gateway waited for the announced bytes (${waited} ms)`);
+  await until(() => released, CLOSE_LINGER_MS + 2000, 'the session released');
+  assert.equal(got(), 8 * 1024);
   await fb.close();
 });
