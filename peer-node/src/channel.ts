@@ -154,7 +154,7 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
     // Two readings in a row (the first may come while libdatachannel is still opening it).
     this.#closedReadings = open ? 0 : this.#closedReadings + 1;
     if (this.#closedReadings >= 2) {
-      this.log.debug('channel closed without a close callback', { label: this.label });
+      this.log.warn('channel closed without a close callback', { label: this.label });
       this.#setState('closed');
     }
   }

@@ -188,6 +188,10 @@ gateway.on('session', (session) => {
     if (channel.label.startsWith('unrouted')) return;
     if (channel.label === 'control') {
       channel.on('message', (m) => void control(st, channel, m));
+      // The tests' own channel: its close is worth a line (a CI run once found it closed early).
+      channel.on('close', () =>
+        log.info('control channel closed', { peerId: session.peerId, id: channel.id }),
+      );
       return;
     }
     if (channel.label.startsWith('sink')) {

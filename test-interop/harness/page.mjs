@@ -9,11 +9,21 @@ import { streams } from './streams.mjs';
 /**
  * JSON request/response over the harness gateway's "control" channel.
  * @param {RTCDataChannel} channel
+ * @param {RTCPeerConnection} [pc] the channel's connection (named in a failure's message)
  */
-function controller(channel) {
+function controller(channel, pc) {
   let next = 1;
   /** @type {Map<number, (reply: any) => void>} */
   const pending = new Map();
+  const openedAt = Date.now();
+  /** When the channel's state events fired (ms after the controller was made): for a failure's message. */
+  const seen = /** @type {string[]} */ ([]);
+  for (const type of ['closing', 'close', 'error']) {
+    channel.addEventListener(type, (e) => {
+      const what = type === 'error' ? `error ${String(/** @type {any} */ (e).error?.message)}` : type;
+      seen.push(`${what} at ${Math.round(Date.now() - openedAt)} ms`);
+    });
+  }
   channel.addEventListener('message', (e) => {
     const reply = JSON.parse(String(e.data));
     pending.get(reply.id)?.(reply);
@@ -27,6 +37,18 @@ function controller(channel) {
    */
   return (op, args = {}, timeoutMs = 60_000) =>
     new Promise((resolve, reject) => {
+      if (channel.readyState !== 'open') {
+        // Say what became of the channel: this has happened once in CI with no other trace.
+        const since = Math.round(Date.now() - openedAt);
+        const events = seen.join(', ') || 'none';
+        reject(
+          new Error(
+            `control ${op}: the control channel (id ${channel.id}) is ${channel.readyState}, ${since} ms ` +
+              `after it opened; events: ${events}; connection ${pc?.connectionState}, SCTP ${pc?.sctp?.state}`,
+          ),
+        );
+        return;
+      }
       const id = next++;
       const timer = setTimeout(() => {
         pending.delete(id);
