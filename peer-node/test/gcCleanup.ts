@@ -4,7 +4,7 @@
  * every channel goes through src/nativeRefs.ts the way the gateway's channels do; with `drop` the
  * channels are left to the garbage collector. Prints "clean exit" when cleanup() returned.
  */
-import nodeDataChannel, { type DataChannel } from 'node-datachannel';
+import nodeDataChannel, { type DataChannel, type PeerConnection } from 'node-datachannel';
 import { hold, heldChannels, release } from '../src/nativeRefs.js';
 
 const mode = process.argv[2] === 'drop' ? 'drop' : 'hold';
@@ -18,29 +18,50 @@ function keep(dc: DataChannel): DataChannel {
   return dc;
 }
 
-async function connectAndClose(): Promise<void> {
+async function connectAndClose(i: number): Promise<void> {
   const a = new nodeDataChannel.PeerConnection('a', { iceServers: [] });
   const b = new nodeDataChannel.PeerConnection('b', { iceServers: [] });
   // An exception thrown inside a node-datachannel callback terminates the process: contain them.
   const safe = (fn: () => void) => {
     try {
       fn();
-    } catch {
-      // a candidate ahead of its description; the other candidates connect
+    } catch (err) {
+      process.stderr.write(`connection ${i}: ${String(err)}\n`);
     }
   };
+  // Candidates both ways wait until the answer is applied: each callback has its own thread-safe
+  // function, so a candidate can reach JavaScript before its description; and if the answerer
+  // could finish ICE first, its DTLS handshake would reach the offerer before the offerer knows
+  // its fingerprint, and fail (seen under load: "DTLS alert: unknown CA").
+  let held: [PeerConnection, string, string][] | undefined = [];
+  const candidate = (to: PeerConnection) => (c: string, mid: string) => {
+    if (held) held.push([to, c, mid]);
+    else safe(() => to.addRemoteCandidate(c, mid));
+  };
+  a.onLocalCandidate(candidate(b));
+  b.onLocalCandidate(candidate(a));
   a.onLocalDescription((sdp, type) => safe(() => b.setRemoteDescription(sdp, type)));
-  b.onLocalDescription((sdp, type) => safe(() => a.setRemoteDescription(sdp, type)));
-  a.onLocalCandidate((c, mid) => safe(() => b.addRemoteCandidate(c, mid)));
-  b.onLocalCandidate((c, mid) => safe(() => a.addRemoteCandidate(c, mid)));
+  b.onLocalDescription((sdp, type) => {
+    safe(() => a.setRemoteDescription(sdp, type));
+    const now = held ?? [];
+    held = undefined;
+    for (const [to, c, mid] of now) safe(() => to.addRemoteCandidate(c, mid));
+  });
   const announced = new Promise<void>((resolve) => b.onDataChannel((dc) => (keep(dc), resolve())));
   keep(a.createDataChannel('x'));
-  await announced;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    announced,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`connection ${i}: no channel within 10 s`)), 10_000);
+    }),
+  ]);
+  clearTimeout(timer);
   a.close();
   b.close();
 }
 
-for (let i = 0; i < 5; i++) await connectAndClose();
+for (let i = 0; i < 5; i++) await connectAndClose(i);
 await new Promise((r) => setTimeout(r, 500));
 gc();
 await new Promise((r) => setTimeout(r, 50));

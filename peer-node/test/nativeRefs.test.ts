@@ -9,7 +9,7 @@ const run = (mode: 'hold' | 'drop') =>
 
 test('channels held until their closed callback ran survive garbage collection and cleanup()', () => {
   const r = run('hold');
-  assert.equal(r.signal, null, `child died of ${r.signal}: ${r.stderr}`);
+  assert.equal(r.signal, null, `child died of ${r.signal}; stdout: ${r.stdout}; stderr: ${r.stderr}`);
   assert.equal(r.status, 0, r.stderr);
   // Every closed callback ran, so nothing stays held.
   assert.match(r.stdout, /held 0\nclean exit/);
