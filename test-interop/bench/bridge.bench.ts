@@ -5,17 +5,38 @@
  * bridge adds). Rounds interleave the two, so a noisy neighbour hits both alike.
  */
 import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import type { BridgeChannel } from '../../client-web/src/lib/index.js';
 import { expect, test } from '../fixtures/dc.js';
+import { cpuBetween, sampleCpu, type CpuSample } from './cpu.js';
 import { median } from './median.js';
 
 const ROUNDS = 9;
+const round3 = (x: number) => Number(x.toFixed(3));
 const BYTES = 16 * 1024 * 1024;
 /** Round trips are timed in blocks: Firefox rounds performance.now() to 1 ms. */
 const PINGS_PER_BLOCK = 50;
 const BLOCKS = 4;
 
 test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc, harness }, testInfo) => {
+  // Where the CPU goes, per route: the page marks the start and end of each throughput round.
+  const pid = harness.proc.child.pid!;
+  const cpu = new Map<string, { wallS: number; gateway: number; worker: number; machine: number }>();
+  let started: CpuSample | undefined;
+  await dc.page.exposeFunction('benchCpu', (mark: string) => {
+    const now = sampleCpu(pid);
+    if (mark === 'start') started = now;
+    else if (started) {
+      const d = cpuBetween(started, now);
+      const sum = cpu.get(mark) ?? { wallS: 0, gateway: 0, worker: 0, machine: 0 };
+      cpu.set(mark, {
+        wallS: sum.wallS + d.wallS,
+        gateway: sum.gateway + d.gateway,
+        worker: sum.worker + d.worker,
+        machine: sum.machine + d.machine,
+      });
+    }
+  });
   const measuring = dc.page.evaluate(
     async ({ rounds, bytes, pings, blocks }) => {
       const conn = globalThis.conns!.main!;
@@ -45,6 +66,14 @@ test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc
         await reading;
         return bytes / 1e6 / ((performance.now() - started) / 1000);
       };
+      const benchCpu = (globalThis as unknown as { benchCpu: (mark: string) => Promise<void> }).benchCpu;
+      /** A counted round: the test samples CPU time around it (outside the timed part). */
+      const counted = async (ch: BridgeChannel) => {
+        await benchCpu('start');
+        const mbps = await throughput(ch);
+        await benchCpu(ch.label);
+        return mbps;
+      };
       /** Mean round trip of a 32-byte text message over each block of `pings`, in ms. */
       const rtts = async (ch: BridgeChannel) => {
         const out: number[] = [];
@@ -65,9 +94,9 @@ test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc
       // Alternate which goes first, so that a drift in the machine's load favours neither.
       for (let r = 0; r < rounds; r++) {
         const first = r % 2 === 0;
-        const a = first ? await throughput(echoRoute) : 0;
-        const bridgeMBps = await throughput(wsEcho);
-        const echoMBps = first ? a : await throughput(echoRoute);
+        const a = first ? await counted(echoRoute) : 0;
+        const bridgeMBps = await counted(wsEcho);
+        const echoMBps = first ? a : await counted(echoRoute);
         const b = first ? await rtts(echoRoute) : [];
         const bridgeRtts = await rtts(wsEcho);
         const echoRtts = first ? b : await rtts(echoRoute);
@@ -104,6 +133,25 @@ test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc
     echoRttMedianMs: echoRtt,
     bridgeRttMedianMs: bridgeRtt,
     addedRttMedianMs: bridgeRtt - echoRtt,
+    /**
+     * CPU seconds per MB echoed (sent and received back), summed over the counted rounds: the
+     * gateway process, the test worker (which runs the WebSocket echo backend) and the whole
+     * machine (browser included); `busy` is the machine's CPU use over those rounds (1 = all cores).
+     */
+    cpu: Object.fromEntries(
+      [...cpu].map(([label, c]) => {
+        const mb = (rounds.length * BYTES) / 1e6;
+        return [
+          label,
+          {
+            gatewayPerMB: round3(c.gateway / mb),
+            workerPerMB: round3(c.worker / mb),
+            machinePerMB: round3(c.machine / mb),
+            busy: round3(c.machine / c.wallS / cpus().length),
+          },
+        ];
+      }),
+    ),
   };
   console.log(JSON.stringify(summary));
   writeFileSync(testInfo.outputPath('bridge.json'), JSON.stringify({ summary, rounds }, null, 2));
