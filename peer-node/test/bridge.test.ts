@@ -422,51 +422,51 @@ test('the browser announces its close on the control channel: once that many byt
   await fb.close();
 });
 
-test('the browser says bye while bytes it announced are still on the way: the session ends, and the backend still gets them all, then its end', async () => {
+/**
+ * A tcp-sink channel the way the browser library opens one: credited, and its close announced
+ * (rtcgate.ctl `close`) with `announced` bytes in all. Then `first` is sent and taken by the sink.
+ */
+async function announcedSink(announced: number, first: Buffer) {
   const { fb, ctl } = await peer();
   const before = backends.tcpSinks.length;
   const dc = await openOf(fb.pc.createDataChannel('tcp-sink'));
   const id = dc.getId();
+  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 1024 * 1024 }));
+  ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'tcp-sink', sent: announced }));
+  dc.sendMessageBinary(first);
+  const sinkBytes = () => Buffer.concat(backends.tcpSinks[before]?.bytes ?? []);
+  const sinkEnded = () => backends.tcpSinks[before]?.ended === true;
+  await until(() => sinkBytes().length === first.length, 5000, 'the first part');
+  const bye = () => fb.signal.send({ type: 'bye', to: fb.gatewayId, reason: 'leaving' });
+  return { fb, dc, sinkBytes, sinkEnded, bye };
+}
+
+test('the browser says bye while bytes it announced are still on the way: the session ends, and the backend still gets them all, then its end', async () => {
   const first = Buffer.alloc(8 * 1024, 1);
   const rest = Buffer.alloc(8 * 1024, 2);
-  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 1024 * 1024 }));
-  ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'tcp-sink', sent: first.length + rest.length }));
-  dc.sendMessageBinary(first);
-  const sink = () => backends.tcpSinks[before];
-  await until(
-    () => (sink() ? Buffer.concat(sink()!.bytes).length : 0) === first.length,
-    5000,
-    'the first part',
-  );
+  const { fb, dc, sinkBytes, sinkEnded, bye } = await announcedSink(first.length + rest.length, first);
   // The bye overtakes the rest, as it can in a browser: the close event there follows the SCTP
   // stream reset, and the gateway's JavaScript may not have read the last messages yet.
-  fb.signal.send({ type: 'bye', to: fb.gatewayId, reason: 'leaving' });
+  bye();
   await until(() => !stack.gateway.sessions.has(fb.peerId), 5000, 'the session to end');
   dc.sendMessageBinary(rest);
-  await until(() => sink()!.ended, 5000, 'the sink to end');
-  assert.deepEqual(Buffer.concat(sink()!.bytes), Buffer.concat([first, rest]));
+  await until(sinkEnded, 5000, 'the sink to end');
+  assert.deepEqual(sinkBytes(), Buffer.concat([first, rest]));
   await fb.close();
 });
 
 test('the browser says bye having announced bytes it never sends: the wait for them is bounded, then the backend gets its end and the session is released', async () => {
-  const { fb, ctl } = await peer();
-  const before = backends.tcpSinks.length;
-  const dc = await openOf(fb.pc.createDataChannel('tcp-sink'));
-  const id = dc.getId();
-  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 1024 * 1024 }));
-  ctl.sendMessage(JSON.stringify({ t: 'close', id, label: 'tcp-sink', sent: 16 * 1024 }));
-  dc.sendMessageBinary(Buffer.alloc(8 * 1024, 1));
-  const got = () => Buffer.concat(backends.tcpSinks[before]?.bytes ?? []).length;
-  await until(() => got() === 8 * 1024, 5000, 'the first part');
+  const first = Buffer.alloc(8 * 1024, 1);
+  const { fb, sinkBytes, sinkEnded, bye } = await announcedSink(2 * first.length, first);
   const session = stack.gateway.sessions.get(fb.peerId)!;
   let released = false;
   void session.released.then(() => (released = true));
   const byeAt = Date.now();
-  fb.signal.send({ type: 'bye', to: fb.gatewayId, reason: 'leaving' });
-  await until(() => backends.tcpSinks[before]!.ended, INBOUND_LINGER_MS + 3000, 'the sink to end');
+  bye();
+  await until(sinkEnded, INBOUND_LINGER_MS + 3000, 'the sink to end');
   const waited = Date.now() - byeAt;
   assert.ok(waited >= INBOUND_LINGER_MS - 100, `the gateway waited for the announced bytes (${waited} ms)`);
   await until(() => released, CLOSE_LINGER_MS + 2000, 'the session released');
-  assert.equal(got(), 8 * 1024);
+  assert.deepEqual(sinkBytes(), first);
   await fb.close();
 });
