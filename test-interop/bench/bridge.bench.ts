@@ -5,38 +5,20 @@
  * bridge adds). Rounds interleave the two, so a noisy neighbour hits both alike.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import type { BridgeChannel } from '../../client-web/src/lib/index.js';
 import { expect, test } from '../fixtures/dc.js';
-import { cpuBetween, sampleCpu, type CpuSample } from './cpu.js';
+import { cpuPerMB, exposeCpuMeter } from './cpu.js';
 import { median } from './median.js';
 
 const ROUNDS = 9;
-const round3 = (x: number) => Number(x.toFixed(3));
 const BYTES = 16 * 1024 * 1024;
 /** Round trips are timed in blocks: Firefox rounds performance.now() to 1 ms. */
 const PINGS_PER_BLOCK = 50;
 const BLOCKS = 4;
 
 test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc, harness }, testInfo) => {
-  // Where the CPU goes, per route: the page marks the start and end of each throughput round.
-  const pid = harness.proc.child.pid!;
-  const cpu = new Map<string, { wallS: number; gateway: number; worker: number; machine: number }>();
-  let started: CpuSample | undefined;
-  await dc.page.exposeFunction('benchCpu', (mark: string) => {
-    const now = sampleCpu(pid);
-    if (mark === 'start') started = now;
-    else if (started) {
-      const d = cpuBetween(started, now);
-      const sum = cpu.get(mark) ?? { wallS: 0, gateway: 0, worker: 0, machine: 0 };
-      cpu.set(mark, {
-        wallS: sum.wallS + d.wallS,
-        gateway: sum.gateway + d.gateway,
-        worker: sum.worker + d.worker,
-        machine: sum.machine + d.machine,
-      });
-    }
-  });
+  // Where the CPU goes, per route: the page marks the start and end of each counted round.
+  const cpu = await exposeCpuMeter(dc.page, harness.proc.child.pid!);
   const measuring = dc.page.evaluate(
     async ({ rounds, bytes, pings, blocks }) => {
       const conn = globalThis.conns!.main!;
@@ -138,20 +120,7 @@ test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc
      * gateway process, the test worker (which runs the WebSocket echo backend) and the whole
      * machine (browser included); `busy` is the machine's CPU use over those rounds (1 = all cores).
      */
-    cpu: Object.fromEntries(
-      [...cpu].map(([label, c]) => {
-        const mb = (rounds.length * BYTES) / 1e6;
-        return [
-          label,
-          {
-            gatewayPerMB: round3(c.gateway / mb),
-            workerPerMB: round3(c.worker / mb),
-            machinePerMB: round3(c.machine / mb),
-            busy: round3(c.machine / c.wallS / cpus().length),
-          },
-        ];
-      }),
-    ),
+    cpu: cpuPerMB(cpu(), (rounds.length * BYTES) / 1e6),
   };
   console.log(JSON.stringify(summary));
   writeFileSync(testInfo.outputPath('bridge.json'), JSON.stringify({ summary, rounds }, null, 2));

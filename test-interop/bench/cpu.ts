@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import type { Page } from '@playwright/test';
 
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -56,4 +58,60 @@ export function cpuBetween(
     worker: b.worker - a.worker,
     machine: b.machine - a.machine,
   };
+}
+
+export interface CpuTotals {
+  wallS: number;
+  gateway: number;
+  worker: number;
+  machine: number;
+}
+
+/**
+ * Gives the page `benchCpu(mark)`: "start" samples, and any other mark adds the CPU used since the
+ * last start to that mark's totals. Returns what each mark has gathered so far.
+ */
+export async function exposeCpuMeter(page: Page, gatewayPid: number): Promise<() => Map<string, CpuTotals>> {
+  const totals = new Map<string, CpuTotals>();
+  let started: CpuSample | undefined;
+  await page.exposeFunction('benchCpu', (mark: string) => {
+    const now = sampleCpu(gatewayPid);
+    if (mark === 'start') {
+      started = now;
+      return;
+    }
+    if (!started) return;
+    const d = cpuBetween(started, now);
+    const sum = totals.get(mark) ?? { wallS: 0, gateway: 0, worker: 0, machine: 0 };
+    totals.set(mark, {
+      wallS: sum.wallS + d.wallS,
+      gateway: sum.gateway + d.gateway,
+      worker: sum.worker + d.worker,
+      machine: sum.machine + d.machine,
+    });
+  });
+  return () => totals;
+}
+
+const round3 = (x: number) => Number(x.toFixed(3));
+
+/**
+ * Per mark: CPU seconds per MB moved (`mb` in all, per mark) in the gateway, the test worker and
+ * the whole machine, and `busy`, the machine's use of all its cores over the marked time.
+ */
+export function cpuPerMB(
+  totals: Map<string, CpuTotals>,
+  mb: number,
+): Record<string, { gatewayPerMB: number; workerPerMB: number; machinePerMB: number; busy: number }> {
+  return Object.fromEntries(
+    [...totals].map(([mark, c]) => [
+      mark,
+      {
+        gatewayPerMB: round3(c.gateway / mb),
+        workerPerMB: round3(c.worker / mb),
+        machinePerMB: round3(c.machine / mb),
+        busy: round3(c.machine / c.wallS / cpus().length),
+      },
+    ]),
+  );
 }

@@ -12,13 +12,16 @@
  */
 import { writeFileSync } from 'node:fs';
 import { expect, test } from '../fixtures/dc.js';
+import { cpuPerMB, exposeCpuMeter } from './cpu.js';
 import { median } from './median.js';
 
 const ROUNDS = 5;
 const COUNT = 1024;
 const SIZE = 16 * 1024;
 
-test('one way at a time: the bridge against the gateway itself', async ({ dc }, testInfo) => {
+test('one way at a time: the bridge against the gateway itself', async ({ dc, harness }, testInfo) => {
+  // CPU per transfer kind: the page marks the start and end of each counted transfer.
+  const cpu = await exposeCpuMeter(dc.page, harness.proc.child.pid!);
   const rounds = await dc.page.evaluate(
     async ({ rounds, count, size }) => {
       const conn = globalThis.conns!.main!;
@@ -91,6 +94,14 @@ test('one way at a time: the bridge against the gateway itself', async ({ dc }, 
         return mbps(started);
       };
 
+      const benchCpu = (globalThis as unknown as { benchCpu: (mark: string) => Promise<void> }).benchCpu;
+      /** A counted transfer: the test samples CPU time around it (outside the timed part). */
+      const counted = (mark: string, transfer: () => Promise<number>) => async () => {
+        await benchCpu('start');
+        const result = await transfer();
+        await benchCpu(mark);
+        return result;
+      };
       await uploadRef(); // warm-up
       await downloadRef();
       const out = [];
@@ -103,8 +114,14 @@ test('one way at a time: the bridge against the gateway itself', async ({ dc }, 
           const y = await b();
           return [await a(), y];
         };
-        const [upRef, upBridge] = await pair(uploadRef, uploadBridge);
-        const [downRef, downBridge] = await pair(downloadRef, downloadBridge);
+        const [upRef, upBridge] = await pair(
+          counted('upload: gateway', uploadRef),
+          counted('upload: bridge', uploadBridge),
+        );
+        const [downRef, downBridge] = await pair(
+          counted('download: gateway', downloadRef),
+          counted('download: bridge', downloadBridge),
+        );
         out.push({ upRef: upRef!, upBridge: upBridge!, downRef: downRef!, downBridge: downBridge! });
       }
       return out;
@@ -119,6 +136,8 @@ test('one way at a time: the bridge against the gateway itself', async ({ dc }, 
     upBridgeMBps: median(rounds.map((r) => r.upBridge)),
     downRefMBps: median(rounds.map((r) => r.downRef)),
     downBridgeMBps: median(rounds.map((r) => r.downBridge)),
+    /** CPU seconds per MB moved, per transfer kind (cpu.ts). */
+    cpu: cpuPerMB(cpu(), (ROUNDS * COUNT * SIZE) / 1e6),
   };
   console.log(JSON.stringify(summary));
   writeFileSync(testInfo.outputPath('oneway.json'), JSON.stringify({ summary, rounds }, null, 2));
