@@ -2,7 +2,8 @@
  * The bridge against the gateway's own echo, in the same run and the same browser: throughput of a
  * 16 MiB echo (16 KiB messages) through a WebSocket echo backend as a ratio of the same through the
  * `echo` route, and the round trip of a 32-byte message through each (the difference is what the
- * bridge adds). Rounds interleave the two, so a noisy neighbour hits both alike.
+ * bridge adds). Rounds interleave the two, so a noisy neighbour hits both alike. CPU time per MB of
+ * each route is sampled around the counted rounds (cpu.ts), to tell CPU cost from waiting.
  */
 import { writeFileSync } from 'node:fs';
 import type { BridgeChannel } from '../../client-web/src/lib/index.js';

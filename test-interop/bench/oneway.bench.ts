@@ -9,6 +9,7 @@
  *   (backpressure on its send buffer), the bridge a WebSocket backend that sends as fast as the
  *   gateway takes it (`ws-source:…`). Done when the page has read every byte.
  * Both sides of each pair go through the library's BridgeChannel, and rounds alternate the order.
+ * CPU time per MB of each transfer kind is sampled around the counted transfers (cpu.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { expect, test } from '../fixtures/dc.js';
