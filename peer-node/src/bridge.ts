@@ -69,8 +69,8 @@ export class Bridge {
   /** Set once the bridge is ending: the reason the browser is told, unless the browser ended it. */
   #ending: { code: ChannelCloseCode; message: string } | undefined;
   #channelClosed = false;
-  /** The browser said (rtcgate.ctl `close`) it closes the channel after this many bytes. */
-  #browserClosesAt: number | undefined;
+  /** The browser announced (rtcgate.ctl `close`) how many bytes it sent before closing. */
+  #browserClosing = false;
   /** The channel's close was asked for (with its reason sent); its close event may still come. */
   #closing = false;
   #backendClosed = false;
@@ -201,15 +201,14 @@ export class Bridge {
    * not to arrive (docs/interop.md, "Bridges").
    */
   #onBrowserClosing(sent: number): void {
-    this.#browserClosesAt = sent;
-    // A session that ends now (the browser's bye) still waits for these bytes.
+    this.#browserClosing = true;
+    // The channel counts what came against it; a session that ends now still waits for the rest.
     this.channel.expectInbound(sent);
     this.#checkBrowserClosed();
   }
 
   #checkBrowserClosed(): void {
-    if (this.#browserClosesAt === undefined || this.#channelClosed) return;
-    if (this.#received < this.#browserClosesAt) return;
+    if (!this.#browserClosing || this.#channelClosed || this.channel.awaitingInbound) return;
     this.log.debug('browser closed the channel (control)', { label: this.channel.label });
     this.channel.close();
     this.#onChannelClose();

@@ -116,7 +116,7 @@ export class GatewayChannel extends EventEmitter<ChannelEvents> {
       this.#stats.messagesIn++;
       this.#stats.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
       emitSafely(this.log, 'message', () => this.emit('message', data));
-      if (!this.awaitingInbound) this.#wakeInbound();
+      if (this.#inboundWaiters.size > 0 && !this.awaitingInbound) this.#wakeInbound();
     });
     dc.onBufferedAmountLow(() => this.#pump());
     dc.onError((err) => {

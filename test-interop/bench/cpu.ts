@@ -29,7 +29,7 @@ export function machineBusySeconds(): number {
   return (total - idle) / TICKS_PER_SECOND;
 }
 
-export interface CpuSample {
+interface CpuSample {
   at: number;
   gateway: number;
   worker: number;
@@ -37,7 +37,7 @@ export interface CpuSample {
 }
 
 /** One sample: the gateway process, this process (the test worker with its backends), the machine. */
-export function sampleCpu(gatewayPid: number): CpuSample {
+function sampleCpu(gatewayPid: number): CpuSample {
   const own = process.cpuUsage();
   return {
     at: performance.now(),
@@ -48,7 +48,7 @@ export function sampleCpu(gatewayPid: number): CpuSample {
 }
 
 /** CPU seconds between two samples, and the wall time. */
-export function cpuBetween(
+function cpuBetween(
   a: CpuSample,
   b: CpuSample,
 ): { wallS: number; gateway: number; worker: number; machine: number } {
