@@ -1,7 +1,8 @@
 /**
- * The backend end of a bridge: one connection per channel, to a WebSocket or TCP target. Each kind
- * turns its connection into the same small interface: messages out (with a callback once the kernel
- * has them), messages in, pause/resume of reading, a graceful end and a hard destroy.
+ * The backend end of a bridge: one connection per channel, to a WebSocket or TCP target, or the
+ * gateway's own echo. Each kind turns its connection into the same small interface: messages out
+ * (with a callback once the kernel has them), messages in, pause/resume of reading, a graceful end
+ * and a hard destroy.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -140,6 +141,71 @@ export function connectWs(
     ws.once('error', onError);
     ws.once('open', onOpen);
   });
+}
+
+/**
+ * The gateway's own echo as a backend: what it takes from the browser comes straight back. Run
+ * through a Bridge, the echo is metered like any backend: it takes no more while paused (the
+ * browser reads slowly), so the browser's credit stops growing and nothing piles up in the gateway.
+ */
+class EchoBackend extends EventEmitter<BackendEvents> implements Backend {
+  #waiting: { data: BackendMessage; flushed: () => void }[] = [];
+  #started = false;
+  #paused = false;
+  #ending = false;
+  #closed = false;
+
+  start(): void {
+    this.#started = true;
+    this.#drain();
+  }
+
+  write(data: BackendMessage, flushed: () => void): void {
+    if (this.#closed) return;
+    this.#waiting.push({ data, flushed });
+    this.#drain();
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#drain();
+  }
+
+  /** What it has taken is echoed first (once it may echo), then it closes. */
+  end(): void {
+    this.#ending = true;
+    this.#drain();
+  }
+
+  destroy(): void {
+    this.#waiting = [];
+    this.#close();
+  }
+
+  #drain(): void {
+    // Each echo can pause it again (the bridge pauses once 256 KiB wait for the browser).
+    while (this.#started && !this.#paused && !this.#closed && this.#waiting.length > 0) {
+      const { data, flushed } = this.#waiting.shift()!;
+      flushed();
+      this.emit('message', data);
+    }
+    if (this.#ending && this.#waiting.length === 0) this.#close();
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Later, as a socket's would: the bridge is still inside the call that ended it.
+    queueMicrotask(() => this.emit('close', { detail: 'echo ended', error: false }));
+  }
+}
+
+export function connectEcho(): Promise<Backend> {
+  return Promise.resolve(new EchoBackend());
 }
 
 /** Longest binary message a raw TCP bridge sends toward the browser. */

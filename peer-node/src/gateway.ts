@@ -14,7 +14,7 @@ import {
   type Logger,
   type ServerMessage,
 } from 'rtcgate-server';
-import { connectTcp, connectWs, type Backend } from './backends.js';
+import { connectEcho, connectTcp, connectWs, type Backend } from './backends.js';
 import { Bridge, DEFAULT_CONNECT_TIMEOUT_MS, type BridgeInfo, type BridgeOptions } from './bridge.js';
 import type { GatewayChannel } from './channel.js';
 import { ChannelControl } from './channelControl.js';
@@ -50,7 +50,11 @@ export interface GatewayEvents {
   ready: [peerId: string];
 }
 
-/** Echo: every message back to its sender, text as text, binary as binary. */
+/**
+ * Echo: every message back to its sender, text as text, binary as binary. As a handler it has no
+ * backpressure; the gateway's `echo` route (and `handler:echo`) runs it as a bridge instead, metered
+ * like any backend (backends.ts, connectEcho).
+ */
 export const echoHandler: ChannelHandler = (channel) => {
   channel.on('message', (data) => {
     try {
@@ -284,11 +288,17 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     }
     switch (target.kind) {
       case 'echo':
-        control.bind(channel, 'unmetered');
-        echoHandler(channel, session);
+      case 'ws':
+      case 'tcp':
+        this.#bridge(channel, session, control, target);
         return;
       case 'handler': {
         const handler = this.#handlers.get(target.name);
+        // The built-in echo (the label "echo" unless replaced) runs metered, as a bridge.
+        if (handler === echoHandler) {
+          this.#bridge(channel, session, control, { kind: 'echo' });
+          return;
+        }
         if (!handler) {
           this.#refuse(channel, session, control, `the route's handler "${target.name}" is not registered`);
           return;
@@ -297,10 +307,6 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         handler(channel, session);
         return;
       }
-      case 'ws':
-      case 'tcp':
-        this.#bridge(channel, session, control, target);
-        return;
     }
   }
 
@@ -315,17 +321,19 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     channel: GatewayChannel,
     session: PeerSession,
     control: ChannelControl,
-    target: Extract<RouteTarget, { kind: 'ws' | 'tcp' }>,
+    target: Extract<RouteTarget, { kind: 'echo' | 'ws' | 'tcp' }>,
   ): void {
     const timeoutMs = this.options.bridge?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const connect = (): Promise<Backend> =>
-      target.kind === 'ws'
-        ? connectWs(target.url, timeoutMs, {
-            label: channel.label,
-            peerId: session.peerId,
-            maxPayload: channel.maxMessageSize,
-          })
-        : connectTcp(target, timeoutMs, channel.maxMessageSize);
+      target.kind === 'echo'
+        ? connectEcho()
+        : target.kind === 'ws'
+          ? connectWs(target.url, timeoutMs, {
+              label: channel.label,
+              peerId: session.peerId,
+              maxPayload: channel.maxMessageSize,
+            })
+          : connectTcp(target, timeoutMs, channel.maxMessageSize);
     const log = this.#log.child('bridge');
     log.info('bridging channel', {
       peerId: session.peerId,

@@ -243,12 +243,37 @@ test('credit: the gateway grants a window once the backend is connected, and mor
   await fb.close();
 });
 
-test('routes the gateway does not meter answer a credit with an unlimited grant', async () => {
+test('in-process handlers, which the gateway does not meter, answer a credit with an unlimited grant', async () => {
   const { fb, ctl, said } = await peer();
-  const dc = await openOf(fb.pc.createDataChannel('echo'));
+  const dc = await openOf(fb.pc.createDataChannel('upper'));
   ctl.sendMessage(JSON.stringify({ t: 'credit', id: dc.getId(), upTo: 1000 }));
   await until(() => said.some((m) => m.t === 'credit'), 5000, 'a grant');
   assert.deepEqual(said[0], { t: 'credit', id: dc.getId(), upTo: UNLIMITED_CREDIT });
+  await fb.close();
+});
+
+test('the echo route is metered: a window over what it echoed, and no more echoed than the browser granted', async () => {
+  const { fb, ctl, said } = await peer();
+  const dc = await openOf(fb.pc.createDataChannel('echo'));
+  const id = dc.getId();
+  const got = collect(dc);
+  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 4096 }));
+  await until(() => said.some((m) => m.t === 'credit' && m.id === id), 5000, 'a grant');
+  assert.deepEqual(
+    said.find((m) => m.t === 'credit' && m.id === id),
+    { t: 'credit', id, upTo: WINDOW },
+  );
+  for (let i = 0; i < 8; i++) dc.sendMessageBinary(Buffer.alloc(1024, i));
+  await until(() => got.messages.length === 4, 5000, 'the first 4 KiB echoed');
+  // The rest waits in the gateway for the browser's credit.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(got.messages.length, 4);
+  ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 8192 }));
+  await until(() => got.messages.length === 8, 5000, 'all 8 KiB echoed');
+  assert.deepEqual(
+    got.messages.map((m) => (m as Buffer)[0]),
+    [0, 1, 2, 3, 4, 5, 6, 7],
+  );
   await fb.close();
 });
 

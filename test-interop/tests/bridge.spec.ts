@@ -325,3 +325,31 @@ test('a slow browser reader slows the backend: 50 MiB intact, the gateway within
   expect(sentBySource).toBeLessThan(10 * MIB);
   expect(growthMiB).toBeLessThan(64);
 });
+
+test('the echo route is metered too: a page that reads slowly can send only a bounded amount ahead, and every byte comes back', async ({
+  dc,
+}) => {
+  test.setTimeout(120_000);
+  const spec: StreamSpec = { seed: 57, count: 1024, kind: 'binary', size: 16_384 };
+  const seen = await dc.page.evaluate(async (spec) => {
+    const echo = await globalThis.conns!.main!.bridge('echo');
+    const receiving = harness.bridgeReceiveStream(echo, spec.count, { rate: 100 * 1024, slowMs: 8000 });
+    const sending = harness.bridgeSendStream(echo, spec);
+    // Six seconds into the slow phase: how far the sender got, against what the page has read.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const { sent, read } = echo.info();
+    const received = await receiving;
+    await sending;
+    echo.close();
+    return { sent, read, received };
+  }, spec);
+  test.info().annotations.push({
+    type: 'measured',
+    description: `after 6 s of reading at 100 KiB/s the page had sent ${(seen.sent / MIB).toFixed(2)} MiB and read ${(seen.read / MIB).toFixed(2)} MiB`,
+  });
+  expect(seen.received).toMatchObject(intact(spec, true));
+  // Ahead of what was read: at most the page's window (1 MiB) in flight back, 256 KiB waiting in
+  // the gateway, the gateway's window (1 MiB) toward the echo, a message each; 4 MiB leaves margin.
+  // Unmetered, the page would have sent most of the 16 MiB by then.
+  expect(seen.sent - seen.read).toBeLessThan(4 * MIB);
+});
