@@ -45,8 +45,11 @@ test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc
             got += typeof m === 'string' ? m.length : m.byteLength;
           }
         })();
-        for (let sent = 0; sent < bytes; sent += chunk.byteLength) await ch.send(chunk);
-        await reading;
+        const sending = (async () => {
+          for (let sent = 0; sent < bytes; sent += chunk.byteLength) await ch.send(chunk);
+        })();
+        // Together: a stuck reader must fail the round even while the sender waits for credit.
+        await Promise.all([sending, reading]);
         return bytes / 1e6 / ((performance.now() - started) / 1000);
       };
       const benchCpu = (globalThis as unknown as { benchCpu: (mark: string) => Promise<void> }).benchCpu;

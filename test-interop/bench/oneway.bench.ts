@@ -39,6 +39,14 @@ test('one way at a time: the bridge against the gateway itself', async ({ dc, ha
           p,
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: stuck`)), 30_000)),
         ]);
+      /** Every message sent; a sender that waits for credit that never comes fails, not hangs. */
+      const sendAll = (ch: Awaited<ReturnType<typeof conn.bridge>>, what: string) =>
+        deadline(
+          what,
+          (async () => {
+            for (const m of messages) await ch.send(m);
+          })(),
+        );
       const mbps = (started: number) => bytes / 1e6 / ((performance.now() - started) / 1000);
       let n = 0;
 
@@ -47,7 +55,7 @@ test('one way at a time: the bridge against the gateway itself', async ({ dc, ha
         await ctl('sink', { label, count });
         const ch = await conn.bridge(label);
         const started = performance.now();
-        for (const m of messages) await ch.send(m);
+        await sendAll(ch, 'sending to the gateway');
         await deadline('upload to the gateway', ctl('sinkResult', { label, waitMs: 30_000 }));
         const result = mbps(started);
         ch.close();
@@ -56,7 +64,7 @@ test('one way at a time: the bridge against the gateway itself', async ({ dc, ha
       const uploadBridge = async () => {
         const ch = await conn.bridge(`ws-sink-oneway-${n++}`);
         const started = performance.now();
-        for (const m of messages) await ch.send(m);
+        await sendAll(ch, 'sending through the bridge');
         // The gateway grants up to what the backend's socket took plus its window (1 MiB), in
         // steps of a quarter window: a grant past bytes + 768 KiB means the backend took all but
         // at most the last 256 KiB (1.5% of the transfer).
