@@ -4,6 +4,10 @@
  * and tells the browser why the gateway closed a channel. The browser library opens the control
  * channel; a session without one (a page using RTCDataChannel directly) has no metering and no
  * close reasons, and everything else works the same.
+ *
+ * It also watches the session: it pings the browser and, once the browser has answered a ping, a
+ * ping left unanswered for `stallTimeoutMs` means the association has stopped delivering one way
+ * or the other (docs/protocol.md, "Liveness"), and `onStall` is called once.
  */
 import {
   decodeControl,
@@ -33,23 +37,85 @@ interface Binding {
   credited: boolean;
 }
 
+export interface StallWatch {
+  /** How long an answered session may leave a ping unanswered (0: never pinged). */
+  timeoutMs: number;
+  onStall: (detail: string) => void;
+}
+
+/** Pings and answers so far on a session's control channel. */
+export interface PingInfo {
+  sent: number;
+  answered: number;
+  /** Round trip of the latest answered ping, in ms; null before the first. */
+  lastRttMs: number | null;
+}
+
+/** Pings per stall timeout: a stall is seen at most a sixth of the timeout late. */
+const PINGS_PER_TIMEOUT = 6;
+
 export class ChannelControl {
   #channel: GatewayChannel | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  /** Pings not answered yet: number → when sent. */
+  readonly #pending = new Map<number, number>();
+  readonly #pings: PingInfo = { sent: 0, answered: 0, lastRttMs: null };
+  #stalled = false;
   /** Credits that arrived before their channel was routed (the two travel on different streams). */
   readonly #early = new Map<number, number>();
   /** Closes announced before their channel was routed, by stream id. */
   readonly #earlyClose = new Map<number, { label: string; sent: number }>();
   readonly #bindings = new Map<number, Binding>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly watch?: StallWatch,
+  ) {}
 
   /** The browser opened the control channel. A second one replaces the first. */
   attach(channel: GatewayChannel): void {
     this.#channel = channel;
     channel.on('message', (data) => this.#onMessage(data));
     channel.on('close', () => {
-      if (this.#channel === channel) this.#channel = undefined;
+      if (this.#channel !== channel) return;
+      this.#channel = undefined;
+      this.stop();
     });
+    const timeoutMs = this.watch?.timeoutMs ?? 0;
+    if (timeoutMs > 0 && !this.#pingTimer) {
+      this.#ping();
+      this.#pingTimer = setInterval(() => this.#ping(), timeoutMs / PINGS_PER_TIMEOUT).unref();
+    }
+  }
+
+  /** No more pings (the session ended, or its control channel closed). */
+  stop(): void {
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+    this.#pending.clear();
+  }
+
+  pingInfo(): PingInfo {
+    return { ...this.#pings };
+  }
+
+  #ping(): void {
+    const now = Date.now();
+    // Watched only once the browser has answered: a page with an older library never does.
+    const oldest = Math.min(...this.#pending.values());
+    if (this.#pings.answered > 0 && now - oldest >= this.watch!.timeoutMs && !this.#stalled) {
+      const detail = `no answer on the control channel for ${now - oldest} ms (${this.#pending.size} pings)`;
+      this.#stalled = true;
+      this.stop();
+      this.watch!.onStall(detail);
+      return;
+    }
+    const n = this.#pings.sent++;
+    this.#pending.set(n, now);
+    // A browser that never answers is never watched: keep only its latest pings (an answer to an
+    // older one is ignored). A watched one stalls long before it has this many.
+    if (this.#pending.size > 2 * PINGS_PER_TIMEOUT) this.#pending.delete(this.#pending.keys().next().value!);
+    this.#send({ t: 'ping', n });
   }
 
   /**
@@ -117,6 +183,15 @@ export class ChannelControl {
       return;
     }
     const m = decoded.message;
+    if (m.t === 'pong') {
+      const sentAt = this.#pending.get(m.n);
+      if (sentAt === undefined) return;
+      this.#pings.answered++;
+      this.#pings.lastRttMs = Date.now() - sentAt;
+      // An answer covers the pings before it too: the control channel is ordered.
+      for (const n of this.#pending.keys()) if (n <= m.n) this.#pending.delete(n);
+      return;
+    }
     if (m.t === 'close') {
       const binding = this.#bindings.get(m.id);
       // Kept for a channel not routed yet only after its credit came (see Binding.credited).

@@ -27,6 +27,8 @@ Options (environment variable in brackets):
   --credit-window N   bytes a browser may send ahead of a bridged backend [CREDIT_WINDOW],
                       default 1048576
   --connect-timeout MS  longest a backend connect may take [BACKEND_CONNECT_TIMEOUT_MS], default 5000
+  --stall-timeout MS  end a session whose browser stops answering the control channel's pings for
+                      this long, SESSION_STALLED [STALL_TIMEOUT_MS], default 30000; 0: never
   -h, --help          this text
 
 Without routes, channels labelled "echo" echo and every other label is refused (NO_ROUTE).
@@ -45,6 +47,7 @@ async function main(): Promise<void> {
       route: { type: 'string', multiple: true },
       'credit-window': { type: 'string' },
       'connect-timeout': { type: 'string' },
+      'stall-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,8 +74,12 @@ async function main(): Promise<void> {
     '--connect-timeout',
     values['connect-timeout'] ?? env.BACKEND_CONNECT_TIMEOUT_MS,
   );
+  const stallTimeoutMs = positiveInt('--stall-timeout', values['stall-timeout'] ?? env.STALL_TIMEOUT_MS, {
+    zero: true,
+  });
   const gateway = new Gateway({
     routes,
+    ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
     bridge: {
       ...(window === undefined ? {} : { window }),
       ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
@@ -110,11 +117,17 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
-function positiveInt(flag: string, text: string | undefined): number | undefined {
+/** A positive integer (or 0 too, with `zero`); unset or empty: undefined. */
+function positiveInt(
+  flag: string,
+  text: string | undefined,
+  opts: { zero?: boolean } = {},
+): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const value = Number(text.trim());
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) {
-    throw new Error(`${flag}: must be a positive integer; got "${text}"`);
+  const least = opts.zero ? 0 : 1;
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < least) {
+    throw new Error(`${flag}: must be ${opts.zero ? '0 or ' : ''}a positive integer; got "${text}"`);
   }
   return value;
 }

@@ -13,11 +13,12 @@ import {
   type IceServer,
   type Logger,
   type ServerMessage,
+  type SessionEndCode,
 } from 'rtcgate-server';
 import { connectEcho, connectTcp, connectWs, type Backend } from './backends.js';
 import { Bridge, DEFAULT_CONNECT_TIMEOUT_MS, type BridgeInfo, type BridgeOptions } from './bridge.js';
 import type { GatewayChannel } from './channel.js';
-import { ChannelControl } from './channelControl.js';
+import { ChannelControl, type PingInfo } from './channelControl.js';
 import { emitSafely, GatewayError, messageOf } from './errors.js';
 import { describeTarget, matchRoute, type Route, type RouteTarget } from './routes.js';
 import { convertIceServers } from './iceServers.js';
@@ -41,8 +42,15 @@ export interface GatewayOptions {
   bridge?: BridgeOptions;
   /** Longest close() lets bridges deliver what they hold before cutting them (default 3 s). */
   shutdownGraceMs?: number;
+  /**
+   * A session whose browser (rtcgate library) has answered the control channel's pings and then
+   * leaves one unanswered this long is ended with SESSION_STALLED (default 30 s; 0: no pings).
+   */
+  stallTimeoutMs?: number;
   log?: Logger;
 }
+
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 export interface GatewayEvents {
   session: [PeerSession];
@@ -171,8 +179,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     return [...this.#bridges].map((b) => b.info());
   }
 
-  sessionInfo(): SessionInfo[] {
-    return [...this.sessions.values()].map((s) => s.info());
+  /** Each session, with its control channel's pings (null: the browser opened none). */
+  sessionInfo(): (SessionInfo & { pings: PingInfo | null })[] {
+    return [...this.sessions.values()].map((s) => ({ ...s.info(), pings: this.#pingsOf(s) }));
+  }
+
+  #pingsOf(session: PeerSession): PingInfo | null {
+    const pings = this.#controls.get(session)?.pingInfo();
+    return pings && pings.sent > 0 ? pings : null;
   }
 
   /**
@@ -260,10 +274,34 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   #controlOf(session: PeerSession): ChannelControl {
     let control = this.#controls.get(session);
     if (!control) {
-      control = new ChannelControl(this.#log.child('control'));
-      this.#controls.set(session, control);
+      const timeoutMs = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+      const created = new ChannelControl(this.#log.child('control'), {
+        timeoutMs,
+        onStall: (detail) => this.#onStall(session, created, detail),
+      });
+      session.once('close', () => created.stop());
+      this.#controls.set(session, created);
+      control = created;
     }
     return control;
+  }
+
+  /**
+   * The association stopped delivering (docs/protocol.md, "Liveness"): nothing more will cross it,
+   * so the session is ended, and the browser told over signaling, rather than left hanging.
+   */
+  #onStall(session: PeerSession, control: ChannelControl, detail: string): void {
+    const info = session.info();
+    this.#log.error('session stalled; ending it', {
+      peerId: session.peerId,
+      detail,
+      pings: control.pingInfo(),
+      bytesSent: info.bytesSent,
+      bytesReceived: info.bytesReceived,
+      waiting: info.channels.filter((c) => c.bufferedAmount > 0).map((c) => [c.label, c.bufferedAmount]),
+    });
+    const code: SessionEndCode = 'SESSION_STALLED';
+    session.close(`${code}: ${detail}`, true);
   }
 
   #route(channel: GatewayChannel, session: PeerSession): void {

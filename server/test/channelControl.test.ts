@@ -8,12 +8,14 @@ import {
   type ControlMessage,
 } from '../src/protocol/index.js';
 
-test('credit, reason and close messages round-trip', () => {
+test('credit, reason, close, ping and pong messages round-trip', () => {
   const messages: ControlMessage[] = [
     { t: 'credit', id: 0, upTo: 0 },
     { t: 'credit', id: 65534, upTo: UNLIMITED_CREDIT },
     { t: 'reason', id: 3, code: 'BACKEND_CLOSED', message: 'WebSocket closed with 1000' },
     { t: 'close', id: 5, label: 'chat ✓', sent: 4194304 },
+    { t: 'ping', n: 0 },
+    { t: 'pong', n: 12 },
   ];
   for (const m of messages) assert.deepEqual(decodeControl(encodeControl(m)), { ok: true, message: m });
 });
@@ -37,6 +39,9 @@ test('anything else is an error that says what is wrong, and never throws', () =
     ['{"t":"close","id":1,"label":"x","sent":-3}', /"sent" must be a byte count/],
     ['{"t":"reason","id":1,"code":{"toString":1},"message":"x"}', /unknown close code \{"toString":1\}/],
     [`{"t":"reason","id":1,"code":"NO_ROUTE","message":"${'x'.repeat(5000)}"}`, /over 4096/],
+    ['{"t":"ping"}', /"n" must be a count/],
+    ['{"t":"pong","n":-1}', /"n" must be a count/],
+    ['{"t":"pong","n":"3"}', /"n" must be a count/],
   ];
   for (const [input, why] of cases) {
     const decoded = decodeControl(input);

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { ConfigError } from '../src/config.js';
 import {
   CHANNEL_CLOSE_CODES,
+  SESSION_END_CODES,
   MAX_FRAME_BYTES,
   SIGNAL_ERROR_CODES,
   SIGNAL_ERROR_TEXT,
@@ -85,12 +86,18 @@ test('docs/errors.md lists the HTTP refusal and configuration codes', () => {
   for (const code of OTHER_CODES) assert.ok(rows.has(code), `docs/errors.md has no row for ${code}`);
 });
 
+test('docs/errors.md lists every session end reason (SESSION_END_CODES, bye reasons)', () => {
+  const rows = documentedRows();
+  for (const code of SESSION_END_CODES) assert.ok(rows.has(code), `docs/errors.md has no row for ${code}`);
+});
+
 test('docs/errors.md lists no code the code base does not define', () => {
   const known = new Set<string>([
     ...SIGNAL_ERROR_CODES,
     ...CLIENT_CODES,
     ...GATEWAY_CODES,
     ...CHANNEL_CLOSE_CODES,
+    ...SESSION_END_CODES,
     ...OTHER_CODES,
   ]);
   for (const code of documentedRows().keys()) {

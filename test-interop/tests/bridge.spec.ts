@@ -353,3 +353,24 @@ test('the echo route is metered too: a page that reads slowly can send only a bo
   // Unmetered, the page would have sent most of the 16 MiB by then.
   expect(seen.sent - seen.read).toBeLessThan(4 * MIB);
 });
+
+test('the library answers the gateway pings on the control channel, so the gateway can tell a stalled association', async ({
+  dc,
+  harness,
+}) => {
+  await dc.page.evaluate(() => globalThis.conns!.main!.bridge('echo').then(() => undefined));
+  const pings = async () => {
+    const body = (await (await fetch(`${harness.statusUrl}/sessions`)).json()) as {
+      sessions: {
+        peerId: string;
+        pings: { sent: number; answered: number; lastRttMs: number | null } | null;
+      }[];
+    };
+    return body.sessions.find((s) => s.peerId === dc.peerId)?.pings ?? null;
+  };
+  // The gateway pings as soon as the control channel opens, then every 5 s (30 s timeout / 6).
+  await expect
+    .poll(async () => (await pings())?.answered ?? 0, { timeout: 10_000 })
+    .toBeGreaterThanOrEqual(1);
+  expect((await pings())?.lastRttMs).toBeLessThan(5000);
+});

@@ -111,11 +111,16 @@ export class ControlChannel {
     const decoded = decodeControl(data);
     if (!decoded.ok) return; // a newer gateway's message this library does not know
     const m = decoded.message;
+    if (m.t === 'ping') {
+      // The gateway watches the association by these (protocol.md, "Liveness"): answer at once.
+      this.send({ t: 'pong', n: m.n });
+      return;
+    }
     if (m.t === 'credit') {
       this.#credit.get(m.id)?.(m.upTo);
       return;
     }
-    if (m.t !== 'reason') return; // `close` goes the other way
+    if (m.t !== 'reason') return; // `close` and `pong` go the other way
     this.#reasons.set(m.id, { code: m.code, message: m.message });
     for (const done of this.#reasonWaiters.get(m.id) ?? []) done();
   }

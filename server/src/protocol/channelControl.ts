@@ -1,8 +1,9 @@
 /**
  * rtcgate.ctl.v1: the channel-control protocol between the browser library and the gateway,
- * carried on one DataChannel per session (label "rtcgate.ctl"), JSON text messages. It does two
+ * carried on one DataChannel per session (label "rtcgate.ctl"), JSON text messages. It does three
  * things the DataChannel API cannot: a credit window per channel, so a slow reader on either side
- * slows the sender instead of growing a queue, and the reason the gateway closed a channel.
+ * slows the sender instead of growing a queue; the reason the gateway closed a channel; and a
+ * ping the browser answers, so the gateway can tell an association that stopped delivering.
  * docs/protocol.md, "Channel control", is the description; this file is the definition.
  */
 
@@ -23,6 +24,13 @@ export const CHANNEL_CLOSE_CODES = [
 ] as const;
 export type ChannelCloseCode = (typeof CHANNEL_CLOSE_CODES)[number];
 
+/**
+ * Why the gateway ended a whole session: the start of its signaling `bye` reason ("CODE: detail").
+ * SESSION_STALLED: a browser that answered the control channel's pings stopped answering.
+ */
+export const SESSION_END_CODES = ['SESSION_STALLED'] as const;
+export type SessionEndCode = (typeof SESSION_END_CODES)[number];
+
 export type ControlMessage =
   /**
    * The receiver of this message may have sent, in all, up to `upTo` bytes of payload on the
@@ -38,7 +46,11 @@ export type ControlMessage =
    * the gateway has received that many it treats the channel as closed by the browser, whether or
    * not the SCTP stream reset has arrived.
    */
-  | { t: 'close'; id: number; label: string; sent: number };
+  | { t: 'close'; id: number; label: string; sent: number }
+  /** Gateway → browser: answer with a `pong` carrying the same `n`, at once. */
+  | { t: 'ping'; n: number }
+  /** Browser → gateway: the answer to `ping` number `n`. */
+  | { t: 'pong'; n: number };
 
 export type DecodedControl = { ok: true; message: ControlMessage } | { ok: false; error: string };
 
@@ -68,6 +80,10 @@ export function decodeControl(data: unknown): DecodedControl {
   }
   if (typeof value !== 'object' || value === null) return { ok: false, error: 'not an object' };
   const m = value as Record<string, unknown>;
+  if (m.t === 'ping' || m.t === 'pong') {
+    if (!Number.isSafeInteger(m.n) || (m.n as number) < 0) return { ok: false, error: '"n" must be a count' };
+    return { ok: true, message: { t: m.t, n: m.n as number } };
+  }
   if (!isStreamId(m.id)) return { ok: false, error: '"id" must be a stream id (0 to 65534)' };
   switch (m.t) {
     case 'credit':

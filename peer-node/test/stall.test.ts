@@ -1,0 +1,72 @@
+/**
+ * Liveness (docs/protocol.md): the gateway pings a session's control channel, and a session whose
+ * browser has answered and then stops answering is ended with SESSION_STALLED and a bye. The
+ * browser's side is a node-datachannel peer that answers the way the browser library does, until
+ * it is told to stop: that is what a stalled association looks like from the gateway.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import nodeDataChannel from 'node-datachannel';
+import { CONTROL_LABEL } from 'rtcgate-server';
+import { FakeBrowser, startStack, until, type Stack } from './pair.js';
+
+const STALL_TIMEOUT_MS = 1200;
+
+let stack: Stack;
+
+before(async () => {
+  stack = await startStack('stall', { stallTimeoutMs: STALL_TIMEOUT_MS });
+});
+
+after(async () => {
+  await stack.close();
+  nodeDataChannel.cleanup();
+});
+
+/** A peer with a control channel that answers pings while `answering` is set. */
+async function pinged(answering: boolean): Promise<{ fb: FakeBrowser; state: { answering: boolean } }> {
+  const fb = await FakeBrowser.join(stack, 'stall');
+  const ctl = await fb.offer(CONTROL_LABEL);
+  const state = { answering };
+  ctl.onMessage((m) => {
+    const message = JSON.parse(typeof m === 'string' ? m : 'null') as { t: string; n?: number } | null;
+    if (message?.t === 'ping' && state.answering)
+      ctl.sendMessage(JSON.stringify({ t: 'pong', n: message.n }));
+  });
+  return { fb, state };
+}
+
+const pingsOf = (fb: FakeBrowser) => stack.gateway.sessionInfo().find((s) => s.peerId === fb.peerId)?.pings;
+
+test('a browser that answered pings and stops answering: the session is ended with SESSION_STALLED and a bye, within the timeout and one ping', async () => {
+  const { fb, state } = await pinged(true);
+  await until(() => (pingsOf(fb)?.answered ?? 0) >= 2, 5000, 'two pings answered');
+  const stopped = Date.now();
+  state.answering = false;
+  const bye = () => fb.received.find((m) => m.type === 'bye');
+  await until(() => bye() !== undefined, STALL_TIMEOUT_MS * 3, 'a bye');
+  const elapsed = Date.now() - stopped;
+  assert.match(
+    (bye() as { reason?: string }).reason ?? '',
+    /^SESSION_STALLED: no answer on the control channel for \d+ ms \([1-9]\d* pings\)$/,
+  );
+  // Pings go every sixth of the timeout: the oldest unanswered one was sent after the last answer.
+  assert.ok(elapsed >= STALL_TIMEOUT_MS - STALL_TIMEOUT_MS / 6, `ended after ${elapsed} ms`);
+  assert.ok(elapsed <= STALL_TIMEOUT_MS + STALL_TIMEOUT_MS / 3 + 500, `ended after ${elapsed} ms`);
+  await until(() => !stack.gateway.sessions.has(fb.peerId), 5000, 'the session gone');
+  await fb.close();
+});
+
+test('a browser that keeps answering keeps its session, and one that never answered (an older library) is not watched', async () => {
+  const live = await pinged(true);
+  const silent = await pinged(false);
+  await new Promise((resolve) => setTimeout(resolve, STALL_TIMEOUT_MS * 3));
+  assert.ok(stack.gateway.sessions.has(live.fb.peerId), 'the answering session is still there');
+  assert.ok(stack.gateway.sessions.has(silent.fb.peerId), 'the silent session is still there');
+  assert.ok((pingsOf(live.fb)?.answered ?? 0) >= 10, `answered ${pingsOf(live.fb)?.answered}`);
+  assert.equal(pingsOf(silent.fb)?.answered, 0);
+  assert.ok((pingsOf(silent.fb)?.sent ?? 0) >= 10);
+  assert.equal(live.fb.received.filter((m) => m.type === 'bye').length, 0);
+  assert.equal(silent.fb.received.filter((m) => m.type === 'bye').length, 0);
+  await Promise.all([live.fb.close(), silent.fb.close()]);
+});
