@@ -6,8 +6,8 @@
  * close reasons, and everything else works the same.
  *
  * It also watches the session: it pings the browser and, once the browser has answered a ping, a
- * ping left unanswered for `stallTimeoutMs` means the association has stopped delivering one way
- * or the other (docs/protocol.md, "Liveness"), and `onStall` is called once.
+ * ping left unanswered for `stallTimeoutMs` while the association sent almost nothing over that
+ * time means it has stopped delivering (docs/protocol.md, "Liveness"), and `onStall` is called once.
  */
 import {
   decodeControl,
@@ -40,6 +40,8 @@ interface Binding {
 export interface StallWatch {
   /** How long an answered session may leave a ping unanswered (0: never pinged). */
   timeoutMs: number;
+  /** Bytes the session's association has sent so far (its progress). */
+  bytesSent: () => number;
   onStall: (detail: string) => void;
 }
 
@@ -53,6 +55,11 @@ export interface PingInfo {
 
 /** Pings per stall timeout: a stall is seen at most a sixth of the timeout late. */
 const PINGS_PER_TIMEOUT = 6;
+/**
+ * An association that sent more than this over the last timeout is slow, not stalled: a ping can
+ * wait behind queued data on a slow link. A stalled one sends only heartbeats and acknowledgements.
+ */
+export const STALL_PROGRESS_BYTES = 64 * 1024;
 
 export class ChannelControl {
   #channel: GatewayChannel | undefined;
@@ -61,6 +68,9 @@ export class ChannelControl {
   readonly #pending = new Map<number, number>();
   readonly #pings: PingInfo = { sent: 0, answered: 0, lastRttMs: null };
   #stalled = false;
+  /** The association's bytes sent at each of the last ticks, and when the last tick ran. */
+  #progress: number[] = [];
+  #lastTick = 0;
   /** Credits that arrived before their channel was routed (the two travel on different streams). */
   readonly #early = new Map<number, number>();
   /** Closes announced before their channel was routed, by stream id. */
@@ -84,7 +94,7 @@ export class ChannelControl {
     const timeoutMs = this.watch?.timeoutMs ?? 0;
     if (timeoutMs > 0 && !this.#pingTimer) {
       this.#ping();
-      this.#pingTimer = setInterval(() => this.#ping(), timeoutMs / PINGS_PER_TIMEOUT).unref();
+      this.#pingTimer = setInterval(() => this.#ping(), this.#interval()).unref();
     }
   }
 
@@ -93,21 +103,47 @@ export class ChannelControl {
     clearInterval(this.#pingTimer);
     this.#pingTimer = undefined;
     this.#pending.clear();
+    this.#progress = [];
   }
 
   pingInfo(): PingInfo {
     return { ...this.#pings };
   }
 
+  /** A sixth of the timeout, within what setInterval takes. */
+  #interval(): number {
+    return Math.min(2 ** 31 - 1, Math.max(100, (this.watch?.timeoutMs ?? 0) / PINGS_PER_TIMEOUT));
+  }
+
   #ping(): void {
+    const watch = this.watch!;
     const now = Date.now();
+    const every = this.#interval();
+    // The gateway itself was not running (a blocked event loop, a paused machine): answers may be
+    // waiting unread, so the watch starts over rather than blame the browser.
+    if (this.#lastTick > 0 && now - this.#lastTick > 3 * every) {
+      this.#pending.clear();
+      this.#progress = [];
+    }
+    this.#lastTick = now;
+    this.#progress.push(watch.bytesSent());
+    if (this.#progress.length > PINGS_PER_TIMEOUT + 1) this.#progress.shift();
+    const sentOverTimeout =
+      this.#progress.length > PINGS_PER_TIMEOUT ? this.#progress.at(-1)! - this.#progress[0]! : Infinity;
     // Watched only once the browser has answered: a page with an older library never does.
     const oldest = Math.min(...this.#pending.values());
-    if (this.#pings.answered > 0 && now - oldest >= this.watch!.timeoutMs && !this.#stalled) {
-      const detail = `no answer on the control channel for ${now - oldest} ms (${this.#pending.size} pings)`;
+    if (
+      this.#pings.answered > 0 &&
+      now - oldest >= watch.timeoutMs &&
+      sentOverTimeout < STALL_PROGRESS_BYTES &&
+      !this.#stalled
+    ) {
+      const detail =
+        `no answer on the control channel for ${now - oldest} ms (${this.#pending.size} pings), ` +
+        `${sentOverTimeout} bytes sent in that time`;
       this.#stalled = true;
       this.stop();
-      this.watch!.onStall(detail);
+      watch.onStall(detail);
       return;
     }
     const n = this.#pings.sent++;

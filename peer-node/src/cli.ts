@@ -28,7 +28,8 @@ Options (environment variable in brackets):
                       default 1048576
   --connect-timeout MS  longest a backend connect may take [BACKEND_CONNECT_TIMEOUT_MS], default 5000
   --stall-timeout MS  end a session whose browser stops answering the control channel's pings for
-                      this long, SESSION_STALLED [STALL_TIMEOUT_MS], default 30000; 0: never
+                      this long, SESSION_STALLED [STALL_TIMEOUT_MS], 1000 to 86400000 or 0 (never),
+                      default 60000
   -h, --help          this text
 
 Without routes, channels labelled "echo" echo and every other label is refused (NO_ROUTE).
@@ -77,6 +78,13 @@ async function main(): Promise<void> {
   const stallTimeoutMs = positiveInt('--stall-timeout', values['stall-timeout'] ?? env.STALL_TIMEOUT_MS, {
     zero: true,
   });
+  if (
+    stallTimeoutMs !== undefined &&
+    stallTimeoutMs !== 0 &&
+    (stallTimeoutMs < 1000 || stallTimeoutMs > 86_400_000)
+  ) {
+    throw new Error(`--stall-timeout: must be 0 or from 1000 to 86400000 ms; got ${stallTimeoutMs}`);
+  }
   const gateway = new Gateway({
     routes,
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),

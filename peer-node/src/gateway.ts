@@ -44,13 +44,14 @@ export interface GatewayOptions {
   shutdownGraceMs?: number;
   /**
    * A session whose browser (rtcgate library) has answered the control channel's pings and then
-   * leaves one unanswered this long is ended with SESSION_STALLED (default 30 s; 0: no pings).
+   * leaves one unanswered this long, while its association sent almost nothing (under 64 KiB), is
+   * ended with SESSION_STALLED (default 60 s; 0: no pings).
    */
   stallTimeoutMs?: number;
   log?: Logger;
 }
 
-export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
 export interface GatewayEvents {
   session: [PeerSession];
@@ -59,9 +60,10 @@ export interface GatewayEvents {
 }
 
 /**
- * Echo: every message back to its sender, text as text, binary as binary. As a handler it has no
- * backpressure; the gateway's `echo` route (and `handler:echo`) runs it as a bridge instead, metered
- * like any backend (backends.ts, connectEcho).
+ * Echo: every message back to its sender, text as text, binary as binary. The gateway never runs
+ * it as a plain handler: registered under any name (the label "echo" has it by default), it is
+ * served as a bridge to an in-process echo, metered like any backend (backends.ts, connectEcho).
+ * A library user's own handler may call it on a channel it serves, unmetered.
  */
 export const echoHandler: ChannelHandler = (channel) => {
   channel.on('message', (data) => {
@@ -277,6 +279,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       const timeoutMs = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
       const created = new ChannelControl(this.#log.child('control'), {
         timeoutMs,
+        bytesSent: () => session.info().bytesSent,
         onStall: (detail) => this.#onStall(session, created, detail),
       });
       session.once('close', () => created.stop());
