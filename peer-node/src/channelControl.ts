@@ -93,7 +93,8 @@ export class ChannelControl {
     });
     const timeoutMs = this.watch?.timeoutMs ?? 0;
     if (timeoutMs > 0 && !this.#pingTimer) {
-      this.#ping();
+      // The first ping waits for the browser's first message on the channel (below): Chromium has
+      // been seen to lose a message that arrives right after a channel opens (docs/interop.md).
       this.#pingTimer = setInterval(() => this.#ping(), this.#interval()).unref();
     }
   }
@@ -219,6 +220,7 @@ export class ChannelControl {
       return;
     }
     const m = decoded.message;
+    if (this.#pingTimer && this.#pings.sent === 0) this.#ping();
     if (m.t === 'pong') {
       const sentAt = this.#pending.get(m.n);
       if (sentAt === undefined) return;

@@ -53,13 +53,16 @@ export class ControlChannel {
 
   static open(pc: RTCPeerConnection, timeoutMs: number): Promise<ControlChannel> {
     const channel = pc.createDataChannel(CONTROL_LABEL, { protocol: CONTROL_PROTOCOL });
+    // Listening from the start: the gateway pings as soon as it sees the channel open, and a
+    // browser may deliver that message before its own open event has run our handler.
+    const control = new ControlChannel(channel);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new RtcgateError('CHANNEL_TIMEOUT', `control channel not open within ${timeoutMs} ms`));
       }, timeoutMs);
       channel.addEventListener('open', () => {
         clearTimeout(timer);
-        resolve(new ControlChannel(channel));
+        resolve(control);
       });
       channel.addEventListener('close', () => {
         clearTimeout(timer);
