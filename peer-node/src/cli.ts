@@ -77,14 +77,8 @@ async function main(): Promise<void> {
   );
   const stallTimeoutMs = positiveInt('--stall-timeout', values['stall-timeout'] ?? env.STALL_TIMEOUT_MS, {
     zero: true,
+    range: [1000, 86_400_000],
   });
-  if (
-    stallTimeoutMs !== undefined &&
-    stallTimeoutMs !== 0 &&
-    (stallTimeoutMs < 1000 || stallTimeoutMs > 86_400_000)
-  ) {
-    throw new Error(`--stall-timeout: must be 0 or from 1000 to 86400000 ms; got ${stallTimeoutMs}`);
-  }
   const gateway = new Gateway({
     routes,
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
@@ -125,17 +119,24 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
-/** A positive integer (or 0 too, with `zero`); unset or empty: undefined. */
+/**
+ * A positive integer (or 0 too, with `zero`), within `range` if given (0 stays allowed); unset or
+ * empty: undefined.
+ */
 function positiveInt(
   flag: string,
   text: string | undefined,
-  opts: { zero?: boolean } = {},
+  opts: { zero?: boolean; range?: [number, number] } = {},
 ): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const value = Number(text.trim());
   const least = opts.zero ? 0 : 1;
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < least) {
     throw new Error(`${flag}: must be ${opts.zero ? '0 or ' : ''}a positive integer; got "${text}"`);
+  }
+  const [min, max] = opts.range ?? [least, Number.MAX_SAFE_INTEGER];
+  if (value !== 0 && (value < min || value > max)) {
+    throw new Error(`${flag}: must be ${opts.zero ? '0 or ' : ''}from ${min} to ${max}; got ${value}`);
   }
   return value;
 }

@@ -279,7 +279,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       const timeoutMs = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
       const created = new ChannelControl(this.#log.child('control'), {
         timeoutMs,
-        bytesSent: () => session.info().bytesSent,
+        bytesSent: () => session.bytesSent,
         onStall: (detail) => this.#onStall(session, created, detail),
       });
       session.once('close', () => created.stop());

@@ -309,6 +309,16 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     }
   }
 
+  /** Bytes the association has sent so far (0 once closed): cheaper than info() for a watch. */
+  get bytesSent(): number {
+    if (this.#closed) return 0;
+    try {
+      return this.#pc.bytesSent();
+    } catch {
+      return 0;
+    }
+  }
+
   info(): SessionInfo {
     const pc = this.#pc;
     const read = <T>(fn: () => T, fallback: T): T => {
@@ -339,7 +349,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       dtlsState: dtlsStateOf(this.#state),
       selectedPair: pair ? { local: view(pair.local), remote: view(pair.remote) } : null,
       rttMs: rtt >= 0 ? rtt : null,
-      bytesSent: read(() => pc.bytesSent(), 0),
+      bytesSent: this.bytesSent,
       bytesReceived: read(() => pc.bytesReceived(), 0),
       localMaxMessageSize: maxMessageSizeOf(read(() => pc.localDescription()?.sdp, undefined)),
       remoteMaxMessageSize: maxMessageSizeOf(read(() => pc.remoteDescription()?.sdp, undefined)),
