@@ -53,8 +53,8 @@ export class ControlChannel {
 
   static open(pc: RTCPeerConnection, timeoutMs: number): Promise<ControlChannel> {
     const channel = pc.createDataChannel(CONTROL_LABEL, { protocol: CONTROL_PROTOCOL });
-    // Listening from the start: the gateway pings as soon as it sees the channel open, and a
-    // browser may deliver that message before its own open event has run our handler.
+    // Listening from the start: a browser may deliver a message that arrives right after the open
+    // before its own open event has run our handler.
     const control = new ControlChannel(channel);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
