@@ -57,4 +57,11 @@ export default tseslint.config(
     // rtcgate: the browser library the page has loaded (client-web).
     languageOptions: { globals: { crypto: 'readonly', Blob: 'readonly', rtcgate: 'readonly' } },
   },
+  {
+    // Page code of the comparison bench: a second RTCPeerConnection in the page, and its timing.
+    files: ['test-interop/bench/peers/page.mjs'],
+    languageOptions: {
+      globals: { rtcgate: 'readonly', RTCPeerConnection: 'readonly', performance: 'readonly' },
+    },
+  },
 );

@@ -1,0 +1,164 @@
+/**
+ * The gateway against what a user would pick instead, side by side in one run (issue 6): the same
+ * page code (peers/page.mjs) connects through the same signaling server to
+ * - gateway: rtcgate's Gateway (the product),
+ * - ndc: a bare node-datachannel peer (no rtcgate code),
+ * - werift and wrtc (@roamhq/wrtc): the other Node stacks,
+ * - browser: a second RTCPeerConnection in the same page,
+ * and measures throughput and message rate both ways, round trips, and connection setup. Rounds
+ * interleave the peers (the order rotates), so drift on this shared machine hits them alike;
+ * scripts/bench.mjs turns the figures into ratios and targets. BENCH_QUICK=1 runs each briefly.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from '../fixtures/test.js';
+import { startProcess, type Proc } from '../fixtures/processes.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const REFPEER = path.join(here, 'peers/refpeer.mjs');
+const PAGE_SCRIPT = ['peers/service.mjs', 'peers/page.mjs']
+  .map((f) => readFileSync(path.join(here, f), 'utf8'))
+  .join('\n')
+  .replace(/^import .*$/gm, '')
+  .replace(/^export /gm, '')
+  .concat('\nglobalThis.benchPage = benchPage;\n');
+
+export const PEERS = ['gateway', 'ndc', 'werift', 'wrtc', 'browser'] as const;
+export type PeerKind = (typeof PEERS)[number];
+const NODE_PEERS = PEERS.filter((p) => p !== 'browser');
+
+const QUICK = process.env.BENCH_QUICK === '1';
+/** Sizes of each figure; quick: enough to run every code path once. */
+export const PLAN = QUICK
+  ? { rounds: 1, bulkBytes: 2 * 2 ** 20, rateCount: 1000, rtts: 30, setups: 3 }
+  : { rounds: 3, bulkBytes: 64 * 2 ** 20, rateCount: 20_000, rtts: 300, setups: 20 };
+
+/** One measurement of one peer: throughput in MB/s, rates in messages/s, times in ms. */
+export interface Sample {
+  peer: PeerKind;
+  round: number;
+  figure: string;
+  value: number;
+}
+
+interface BenchPage {
+  answerer(room: string): Promise<() => void>;
+  connect(room: string): Promise<{ conn: unknown; echo: RTCDataChannel; setupMs: number }>;
+  upload(conn: unknown, label: string, count: number, size: number): Promise<{ mbps: number; rate: number }>;
+  download(
+    conn: unknown,
+    label: string,
+    count: number,
+    size: number,
+  ): Promise<{ mbps: number; rate: number }>;
+  roundTrips(echo: RTCDataChannel, n: number): Promise<number[]>;
+  setups(room: string, n: number, parallel: boolean): Promise<number[]>;
+}
+declare global {
+  var benchPage: BenchPage;
+  var benchConns: Record<string, { conn: unknown; echo: RTCDataChannel }>;
+}
+
+test('the gateway against browser↔browser, werift, wrtc and bare node-datachannel', async ({
+  page,
+  stack,
+}, testInfo) => {
+  test.setTimeout(QUICK ? 240_000 : 900_000);
+  const rooms = Object.fromEntries(PEERS.map((p) => [p, `bench-${p}-${testInfo.workerIndex}`])) as Record<
+    PeerKind,
+    string
+  >;
+  const procs: Proc[] = [];
+  try {
+    for (const kind of NODE_PEERS) {
+      const { proc } = await startProcess(
+        REFPEER,
+        ['--kind', kind, '--signal-url', stack.signalUrl, '--room', rooms[kind]],
+        /refpeer \w+ ready/,
+      );
+      procs.push(proc);
+    }
+    await page.goto(`${stack.serverUrl}/`);
+    await page.waitForFunction(() => 'rtcgate' in globalThis);
+    await page.addScriptTag({ content: PAGE_SCRIPT });
+    await page.evaluate((room) => globalThis.benchPage.answerer(room).then(() => undefined), rooms.browser);
+
+    const samples: Sample[] = [];
+    const add = (peer: PeerKind, round: number, figure: string, value: number) =>
+      samples.push({ peer, round, figure, value });
+
+    // Connection setup first, on a quiet page: sequential, then all at once.
+    for (const peer of PEERS) {
+      for (const parallel of [false, true]) {
+        const times = await page.evaluate(
+          ({ room, n, parallel }) => globalThis.benchPage.setups(room, n, parallel),
+          { room: rooms[peer], n: PLAN.setups, parallel },
+        );
+        for (const t of times) add(peer, 0, parallel ? 'setup parallel ms' : 'setup ms', t);
+      }
+    }
+
+    // One connection per peer for the data figures.
+    for (const peer of PEERS) {
+      await page.evaluate(
+        async ({ peer, room }) => {
+          const { conn, echo } = await globalThis.benchPage.connect(room);
+          globalThis.benchConns = { ...globalThis.benchConns, [peer]: { conn, echo } };
+        },
+        { peer, room: rooms[peer] },
+      );
+    }
+
+    let n = 0;
+    for (let round = 0; round < PLAN.rounds; round++) {
+      const order = PEERS.map((_, i) => PEERS[(i + round) % PEERS.length]!);
+      for (const peer of order) {
+        const figures = await page.evaluate(
+          async ({ peer, plan, n }) => {
+            const { conn, echo } = globalThis.benchConns[peer]!;
+            const b = globalThis.benchPage;
+            const out: [string, number][] = [];
+            for (const size of [16 * 1024, 64 * 1024]) {
+              const count = plan.bulkBytes / size;
+              const kib = size / 1024;
+              out.push([`up ${kib} KiB MB/s`, (await b.upload(conn, `sink-${n}-${kib}`, count, size)).mbps]);
+              out.push([
+                `down ${kib} KiB MB/s`,
+                (await b.download(conn, `source-${n}-${kib}`, count, size)).mbps,
+              ]);
+            }
+            for (const size of [100, 1024]) {
+              const name = size === 100 ? '100 B' : '1 KiB';
+              out.push([
+                `up ${name} msg/s`,
+                (await b.upload(conn, `sink-r${n}-${size}`, plan.rateCount, size)).rate,
+              ]);
+              out.push([
+                `down ${name} msg/s`,
+                (await b.download(conn, `source-r${n}-${size}`, plan.rateCount, size)).rate,
+              ]);
+            }
+            const rtts = await b.roundTrips(echo, plan.rtts);
+            const sorted = [...rtts].sort((x, y) => x - y);
+            const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+            out.push(['rtt p50 ms', at(0.5)], ['rtt p99 ms', at(0.99)]);
+            return out;
+          },
+          { peer, plan: PLAN, n: n++ },
+        );
+        for (const [figure, value] of figures) add(peer, round, figure, value);
+      }
+    }
+
+    const browser = `${testInfo.project.name} ${page.context().browser()?.version() ?? ''}`.trim();
+    const result = { browser, quick: QUICK, plan: PLAN, samples };
+    writeFileSync(testInfo.outputPath('compare.json'), JSON.stringify(result, null, 2));
+    testInfo.annotations.push({ type: 'compare', description: JSON.stringify(result) });
+    // Every figure of every peer was measured: a peer that could not connect or finish fails above.
+    const perPeer = PLAN.rounds * 10 + PLAN.setups * 2;
+    for (const peer of PEERS) expect(samples.filter((s) => s.peer === peer)).toHaveLength(perPeer);
+  } finally {
+    for (const proc of procs) await proc.stop();
+  }
+});

@@ -1,0 +1,240 @@
+// @ts-check
+/**
+ * A Node peer of the comparison bench (compare.bench.ts): joins a room of the real signaling server
+ * as its gateway, answers the page's offers, and serves the bench channels with service.mjs.
+ *
+ *   node refpeer.mjs --kind gateway|ndc|werift|wrtc --signal-url ws://127.0.0.1:PORT/signal --room R
+ *
+ * - gateway: the product, rtcgate's Gateway (its signaling, sessions and GatewayChannel), the bench
+ *   labels routed to an in-process handler;
+ * - ndc: node-datachannel with no rtcgate code, the signaling done here: the cost of our own layer;
+ * - werift (pure TypeScript) and wrtc (@roamhq/wrtc, libwebrtc): what a user would pick instead.
+ * Benchmark references only: the product never loads werift or wrtc.
+ *
+ * Prints "refpeer KIND ready" once joined, and "refpeer KIND rss BYTES" when sent SIGUSR2.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger } from 'rtcgate-server';
+import { Gateway, SignalClient } from 'rtcgate-peer-node';
+import { benchService } from './service.mjs';
+
+const KINDS = ['gateway', 'ndc', 'werift', 'wrtc'];
+const { values } = parseArgs({
+  options: {
+    kind: { type: 'string' },
+    'signal-url': { type: 'string' },
+    room: { type: 'string' },
+  },
+});
+const kind = values.kind ?? '';
+const signalUrl = values['signal-url'];
+const room = values.room;
+if (!KINDS.includes(kind) || !signalUrl || !room) {
+  console.error(`usage: refpeer.mjs --kind ${KINDS.join('|')} --signal-url URL --room R`);
+  process.exit(2);
+}
+
+/** A candidate as the signaling schema takes it (strict: no other fields). */
+const candidateInit = (/** @type {any} */ c) => ({
+  candidate: String(c.candidate),
+  sdpMid: c.sdpMid ?? null,
+  sdpMLineIndex: c.sdpMLineIndex ?? null,
+});
+
+/** Bytes of a message as a Uint8Array view, whatever the stack handed over. */
+const bytes = (/** @type {any} */ d) =>
+  d instanceof Uint8Array ? d : new Uint8Array(d instanceof ArrayBuffer ? d : (d.buffer ?? d));
+
+/**
+ * @typedef {object} Session
+ * @property {(sdp: string) => Promise<void>} offer applies the offer and sends the answer
+ * @property {(c: any) => Promise<void> | void} candidate
+ * @property {() => void} close
+ */
+
+/** @type {Record<string, (send: (m: any) => void) => Promise<Session>>} */
+const stacks = {
+  async ndc(send) {
+    const { default: ndc } = await import('node-datachannel');
+    const pc = new ndc.PeerConnection('bench', { iceServers: [] });
+    /** Channels stay referenced for the process's life (see peer-node/src/nativeRefs.ts). */
+    const held = [];
+    pc.onLocalDescription((sdp, type) => {
+      if (type === 'answer') send({ type: 'answer', sdp });
+    });
+    pc.onLocalCandidate((candidate, mid) =>
+      send({ type: 'candidate', candidate: { candidate: candidate.replace(/^a=/, ''), sdpMid: mid } }),
+    );
+    pc.onDataChannel((dc) => {
+      held.push(dc);
+      /** @type {() => void} */
+      let low = () => undefined;
+      dc.setBufferedAmountLowThreshold(benchService.HIGH_WATER / 4);
+      dc.onBufferedAmountLow(() => low());
+      const sendOne = (/** @type {string | Uint8Array} */ d) =>
+        typeof d === 'string' ? dc.sendMessage(d) : dc.sendMessageBinary(d);
+      benchService.serve({
+        label: dc.getLabel(),
+        onMessage: (listener) => dc.onMessage((m) => listener(typeof m === 'string' ? m : bytes(m))),
+        send: sendOne,
+        write: benchService.bufferedWriter(
+          sendOne,
+          () => dc.bufferedAmount(),
+          (l) => (low = l),
+          true,
+        ),
+      });
+    });
+    return {
+      async offer(sdp) {
+        pc.setRemoteDescription(sdp, 'offer');
+      },
+      candidate(c) {
+        if (c) pc.addRemoteCandidate(c.candidate, c.sdpMid ?? '0');
+      },
+      close: () => pc.close(),
+    };
+  },
+
+  async werift(send) {
+    const { RTCPeerConnection } = await import('werift');
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    pc.onIceCandidate.subscribe((c) => {
+      if (c) send({ type: 'candidate', candidate: candidateInit(c) });
+    });
+    pc.onDataChannel.subscribe((dc) => {
+      const ready = () => {
+        dc.bufferedAmountLowThreshold = benchService.HIGH_WATER / 4;
+        const sendOne = (/** @type {string | Uint8Array} */ d) =>
+          dc.send(typeof d === 'string' ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+        benchService.serve({
+          label: dc.label,
+          onMessage: (listener) =>
+            dc.onMessage.subscribe((m) => listener(typeof m === 'string' ? m : bytes(m))),
+          send: sendOne,
+          write: benchService.bufferedWriter(
+            sendOne,
+            () => dc.bufferedAmount,
+            (l) => dc.bufferedAmountLow.subscribe(l),
+          ),
+        });
+      };
+      if (dc.readyState === 'open') ready();
+      else dc.stateChanged.subscribe((s) => s === 'open' && ready());
+    });
+    return {
+      async offer(sdp) {
+        await pc.setRemoteDescription({ type: 'offer', sdp });
+        await pc.setLocalDescription(await pc.createAnswer());
+        send({ type: 'answer', sdp: pc.localDescription?.sdp ?? '' });
+      },
+      async candidate(c) {
+        if (c) await pc.addIceCandidate(c);
+      },
+      close: () => void pc.close(),
+    };
+  },
+
+  async wrtc(send) {
+    const { default: wrtc } = await import('@roamhq/wrtc');
+    const pc = new wrtc.RTCPeerConnection({ iceServers: [] });
+    pc.onicecandidate = (/** @type {any} */ e) => {
+      if (e.candidate) send({ type: 'candidate', candidate: candidateInit(e.candidate) });
+    };
+    pc.ondatachannel = (/** @type {any} */ e) => {
+      const dc = e.channel;
+      dc.binaryType = 'arraybuffer';
+      dc.bufferedAmountLowThreshold = benchService.HIGH_WATER / 4;
+      const sendOne = (/** @type {string | Uint8Array} */ d) => dc.send(d);
+      benchService.serve({
+        label: dc.label,
+        onMessage: (listener) =>
+          dc.addEventListener('message', (/** @type {any} */ m) =>
+            listener(typeof m.data === 'string' ? m.data : bytes(m.data)),
+          ),
+        send: sendOne,
+        write: benchService.bufferedWriter(
+          sendOne,
+          () => dc.bufferedAmount,
+          (l) => dc.addEventListener('bufferedamountlow', l),
+        ),
+      });
+    };
+    return {
+      async offer(sdp) {
+        await pc.setRemoteDescription({ type: 'offer', sdp });
+        await pc.setLocalDescription(await pc.createAnswer());
+        send({ type: 'answer', sdp: pc.localDescription?.sdp ?? '' });
+      },
+      async candidate(c) {
+        if (c) await pc.addIceCandidate(c);
+      },
+      close: () => pc.close(),
+    };
+  },
+};
+
+/** The reference stacks: one session per page, signaling done here. */
+async function startReference() {
+  const signal = await SignalClient.connect(/** @type {string} */ (signalUrl));
+  await signal.join(/** @type {string} */ (room), 'gateway');
+  /** @type {Map<string, Promise<Session>>} */
+  const sessions = new Map();
+  const end = (/** @type {string} */ peerId) => {
+    const s = sessions.get(peerId);
+    sessions.delete(peerId);
+    void s?.then((x) => x.close()).catch(() => undefined);
+  };
+  signal.on('message', (m) => {
+    if (m.type === 'offer') {
+      end(m.from);
+      const to = m.from;
+      const session = /** @type {NonNullable<(typeof stacks)[string]>} */ (stacks[kind])((msg) =>
+        signal.send({ ...msg, to }),
+      );
+      sessions.set(to, session);
+      void session.then((s) => s.offer(m.sdp)).catch((err) => console.error(`offer from ${to}: ${err}`));
+    } else if (m.type === 'candidate') {
+      void sessions
+        .get(m.from)
+        ?.then((s) => s.candidate(m.candidate))
+        .catch((err) => console.error(`candidate from ${m.from}: ${err}`));
+    } else if (m.type === 'bye') end(m.from);
+    else if (m.type === 'peer-left') end(m.peerId);
+  });
+  return async () => {
+    for (const peerId of [...sessions.keys()]) end(peerId);
+    await signal.close();
+  };
+}
+
+/** The product: rtcgate's Gateway with the bench labels routed to one in-process handler. */
+async function startGateway() {
+  const target = { kind: /** @type {const} */ ('handler'), name: 'bench' };
+  const gateway = new Gateway({
+    signalUrl: /** @type {string} */ (signalUrl),
+    room,
+    log: createLogger('bench-gateway', 'warn'),
+    routes: ['echo', 'sink', 'source'].map((prefix) => ({ prefix, target })),
+  });
+  gateway.handle('bench', (channel) => {
+    benchService.serve({
+      label: channel.label,
+      onMessage: (listener) => channel.on('message', (m) => listener(typeof m === 'string' ? m : bytes(m))),
+      send: (d) => channel.send(d),
+      write: (d) => channel.write(d, benchService.HIGH_WATER),
+    });
+  });
+  await gateway.start();
+  return () => gateway.close();
+}
+
+const stop = kind === 'gateway' ? await startGateway() : await startReference();
+console.log(`refpeer ${kind} ready`);
+process.on('SIGUSR2', () => console.log(`refpeer ${kind} rss ${process.memoryUsage.rss()}`));
+const quit = async () => {
+  await stop();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void quit());
+process.on('SIGINT', () => void quit());
