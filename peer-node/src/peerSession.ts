@@ -220,7 +220,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   /** The browser's offer: set it; node-datachannel answers by itself (onLocalDescription). */
   acceptOffer(sdp: string): void {
     this.#offerer = 'browser';
-    this.#setRemote(sdp, 'offer');
+    this.#setRemote(asDtlsServer(sdp), 'offer');
   }
 
   acceptAnswer(sdp: string): void {
@@ -517,6 +517,21 @@ export function maxMessageSizeOf(sdp: string | undefined): number | null {
  */
 export function withoutSctpInit(sdp: string): string {
   return sdp.replace(/^a=sctp-init:.*\r?\n/gm, '');
+}
+
+/**
+ * Makes the gateway the DTLS server of a browser's offer: its a=setup:actpass, read as
+ * a=setup:active, makes libdatachannel answer a=setup:passive (RFC 8842 §5.3 leaves the answerer
+ * the choice), so the browser sends the first DTLS flight once it has applied the answer and its
+ * ICE is up. As DTLS client (libdatachannel's own choice, a=setup:active) the gateway sent its
+ * ClientHello as soon as its own ICE check succeeded, which with a browser candidate it can check
+ * at once (a real address: STUN, TURN, no mDNS) can be before the browser has the answer:
+ * Firefox drops it and OpenSSL resends only after its fixed 1 s timer (most Firefox connections
+ * took ~1020 ms instead of ~20 ms). A ClientHello that reaches libdatachannel before its own ICE
+ * is up waits in the ICE transport's queue (up to 8 packets) and is answered then.
+ */
+export function asDtlsServer(sdp: string): string {
+  return sdp.replace(/^a=setup:actpass(\r?)$/gm, 'a=setup:active$1');
 }
 
 function withoutCandidates(sdp: string): string {

@@ -1,7 +1,7 @@
 /** The SDP edits the gateway makes: declining SCTP SNAP and reading a=max-message-size. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { maxMessageSizeOf, withoutSctpInit } from '../src/peerSession.js';
+import { asDtlsServer, maxMessageSizeOf, withoutSctpInit } from '../src/peerSession.js';
 
 const OFFER = [
   'v=0',
@@ -31,4 +31,13 @@ test('maxMessageSizeOf reads a=max-message-size, 65536 when absent (RFC 8841 §6
   assert.equal(maxMessageSizeOf(OFFER.replace('a=max-message-size:262144\r\n', '')), 65536);
   assert.equal(maxMessageSizeOf(OFFER.replace('262144', '1073741823')), 1073741823);
   assert.equal(maxMessageSizeOf(undefined), null);
+});
+
+test('asDtlsServer reads an offer\'s a=setup:actpass as active (the gateway answers passive), nothing else', () => {
+  const offer = OFFER.replace('a=mid:0\r\n', 'a=mid:0\r\na=setup:actpass\r\n');
+  assert.equal(asDtlsServer(offer), OFFER.replace('a=mid:0\r\n', 'a=mid:0\r\na=setup:active\r\n'));
+  assert.equal(asDtlsServer(offer.replaceAll('\r\n', '\n')).includes('a=setup:active\n'), true);
+  // A role the offerer already fixed is kept.
+  const passive = offer.replace('actpass', 'passive');
+  assert.equal(asDtlsServer(passive), passive);
 });

@@ -10,6 +10,20 @@ for (const offerer of ['browser', 'gateway'] as const) {
   }) => {
     const { peerId } = await connect(rtcPage, { room: stack.room, transport: 'ws', offerer });
 
+    // DTLS roles (docs/protocol.md, "DTLS roles"): answering a browser's offer, the gateway is the
+    // DTLS server, so the browser's first flight follows its answer (as client, the gateway's
+    // ClientHello could reach Firefox before the answer and wait out OpenSSL's 1 s resend).
+    const setup = await rtcPage.evaluate(() => {
+      const pc = globalThis.conns!.main!.pc;
+      const role = (sdp: string | undefined) => /^a=setup:(\w+)/m.exec(sdp ?? '')?.[1];
+      return { local: role(pc.localDescription?.sdp), remote: role(pc.remoteDescription?.sdp) };
+    });
+    expect(setup).toEqual(
+      offerer === 'browser'
+        ? { local: 'actpass', remote: 'passive' }
+        : { local: 'active', remote: 'actpass' },
+    );
+
     // The browser's channel opens when the browser has sent its DCEP OPEN; the gateway lists the
     // channel once that message arrived (a moment later, once in a whole-matrix CI run).
     await expect
