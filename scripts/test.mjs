@@ -1,5 +1,6 @@
-// `npm test`: install what is missing, build (type checks), lint, unit tests, then the interop
-// suite in real Chromium and Firefox. Ends with one line: `N passed, N failed` over all suites.
+// `npm test`: install what is missing, build (type checks), lint, unit tests, the interop suite in
+// real Chromium and Firefox, then the benchmarks once, briefly. Ends with one line:
+// `N passed, N failed` over all suites.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureInstalled, repo, run } from './ensure.mjs';
@@ -114,5 +115,9 @@ if (existsSync(resultsFile)) {
 } else {
   record('interop', 0, 1, `playwright exited ${interopCode} without results`);
 }
+// The benchmarks once, briefly (no targets checked): so that `npm run bench` cannot rot.
+const { runBench } = await import('./bench.mjs');
+const bench = await runBench({ quick: true, install: false });
+record('bench', bench.passed, bench.failed, 'npm run bench -- --quick');
 console.log(`npm test took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 finish();

@@ -16,8 +16,10 @@ import { expect, test } from '../fixtures/dc.js';
 import { cpuPerMB, exposeCpuMeter } from './cpu.js';
 import { median } from './median.js';
 
-const ROUNDS = 5;
-const COUNT = 1024;
+/** `npm run bench -- --quick` (and `npm test`): every path once, briefly. */
+const QUICK = process.env.BENCH_QUICK === '1';
+const ROUNDS = QUICK ? 1 : 5;
+const COUNT = QUICK ? 64 : 1024;
 const SIZE = 16 * 1024;
 
 test('one way at a time: the bridge against the gateway itself', async ({ dc, harness }, testInfo) => {

@@ -90,15 +90,16 @@ async function answerer(room) {
  * setup time: from the call (signaling connect and join included, a few ms on loopback) to the
  * first channel open.
  * @param {string} room
+ * @param {number} [timeoutMs]
  */
-async function connect(room) {
+async function connect(room, timeoutMs = 20_000) {
   const started = performance.now();
   const conn = await rtcgate.GatewayConnection.connect({
     room,
     offerer: 'browser',
     transport: 'ws',
     channels: [{ label: 'echo' }],
-    timeoutMs: 20_000,
+    timeoutMs,
   });
   const setupMs = performance.now() - started;
   const echo = /** @type {RTCDataChannel} */ (conn.channels.get('echo'));

@@ -116,6 +116,7 @@ const stacks = {
             sendOne,
             () => dc.bufferedAmount,
             (l) => dc.bufferedAmountLow.subscribe(l),
+            true,
           ),
         });
       };
@@ -129,7 +130,11 @@ const stacks = {
         send({ type: 'answer', sdp: pc.localDescription?.sdp ?? '' });
       },
       async candidate(c) {
-        if (c) await pc.addIceCandidate(c);
+        // werift resolves a browser's mDNS host candidate (*.local) itself, and here that lookup
+        // takes 10 s or never answers (connects took 10.8 s in Chromium, timed out in Firefox):
+        // leave them out; the browser's checks still reach werift, which learns their address
+        // as peer-reflexive, the way node-datachannel does.
+        if (c && !/\s\S+\.local\s/.test(c.candidate)) await pc.addIceCandidate(c);
       },
       close: () => void pc.close(),
     };
@@ -157,6 +162,7 @@ const stacks = {
           sendOne,
           () => dc.bufferedAmount,
           (l) => dc.addEventListener('bufferedamountlow', l),
+          true,
         ),
       });
     };

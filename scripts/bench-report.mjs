@@ -1,0 +1,263 @@
+// @ts-check
+/**
+ * Turns the comparison bench's samples (test-interop/bench/compare.bench.ts) into figures, ratios
+ * and the issue's targets, and renders them as a text table and an SVG chart. Pure functions: no
+ * files, no processes (scripts/bench.mjs does those), so that a unit test can check them.
+ */
+
+/** The peers, product first; the order of every table and chart. */
+export const PEERS = ['gateway', 'ndc', 'werift', 'wrtc', 'browser'];
+export const PEER_NAMES = {
+  gateway: 'rtcgate gateway',
+  ndc: 'bare node-datachannel',
+  werift: 'werift',
+  wrtc: '@roamhq/wrtc',
+  browser: 'browser↔browser',
+};
+const THROUGHPUT = ['up 16 KiB MB/s', 'down 16 KiB MB/s', 'up 64 KiB MB/s', 'down 64 KiB MB/s'];
+const REFERENCE_NODE_PEERS = ['ndc', 'werift', 'wrtc'];
+
+/** @param {number[]} values */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length === 0 ? NaN : s.length % 2 ? /** @type {number} */ (s[mid]) : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** The q-quantile (0..1) by nearest rank. @param {number[]} values @param {number} q */
+export function quantile(values, q) {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length === 0
+    ? NaN
+    : /** @type {number} */ (s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]);
+}
+
+/**
+ * @typedef {{ peer: string; round: number; figure: string; value: number }} Sample
+ * @typedef {{ median: number; min: number; max: number; p95: number; n: number }} Stat
+ * @typedef {{ browser: string; quick: boolean; samples: Sample[]; unavailable?: Record<string, string> }} CompareResult
+ */
+
+/**
+ * Per figure and peer: median, spread (min–max) and p95 of the samples.
+ * @param {Sample[]} samples
+ * @returns {Record<string, Record<string, Stat>>}
+ */
+export function figures(samples) {
+  /** @type {Record<string, Record<string, number[]>>} */
+  const by = {};
+  for (const s of samples) ((by[s.figure] ??= {})[s.peer] ??= []).push(s.value);
+  /** @type {Record<string, Record<string, Stat>>} */
+  const out = {};
+  for (const [figure, peers] of Object.entries(by)) {
+    out[figure] = {};
+    for (const [peer, values] of Object.entries(peers)) {
+      out[figure][peer] = {
+        median: median(values),
+        min: Math.min(...values),
+        max: Math.max(...values),
+        p95: quantile(values, 0.95),
+        n: values.length,
+      };
+    }
+  }
+  return out;
+}
+
+/**
+ * The gateway's figure over a peer's, round by round (each round measured both back to back):
+ * the median of those ratios, and their spread.
+ * @param {Sample[]} samples
+ * @param {string} figure
+ * @param {string} peer
+ */
+export function roundRatio(samples, figure, peer) {
+  const of = (/** @type {string} */ p) =>
+    new Map(samples.filter((s) => s.figure === figure && s.peer === p).map((s) => [s.round, s.value]));
+  const gw = of('gateway');
+  const other = of(peer);
+  const ratios = [...gw]
+    .filter(([r]) => other.has(r))
+    .map(([r, v]) => v / /** @type {number} */ (other.get(r)));
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), n: ratios.length };
+}
+
+/**
+ * The issue's targets for one browser's run. Each: what, the measured value, the bound, PASS/MISS.
+ * @param {CompareResult} result
+ * @returns {{ target: string; value: number; bound: string; pass: boolean }[]}
+ */
+export function targets(result) {
+  const { samples } = result;
+  const f = figures(samples);
+  const out = [];
+  for (const figure of THROUGHPUT) {
+    const browser = roundRatio(samples, figure, 'browser');
+    out.push({
+      target: `${figure}: gateway ÷ browser↔browser`,
+      value: browser.median,
+      bound: '≥ 1.00',
+      pass: browser.median >= 1,
+    });
+    const best = ['werift', 'wrtc'].reduce((a, b) =>
+      (f[figure]?.[a]?.median ?? 0) >= (f[figure]?.[b]?.median ?? 0) ? a : b,
+    );
+    const better = roundRatio(samples, figure, best);
+    out.push({
+      target: `${figure}: gateway ÷ ${best} (the better of werift, wrtc)`,
+      value: better.median,
+      bound: '≥ 1.00',
+      pass: better.median >= 1,
+    });
+    const bare = roundRatio(samples, figure, 'ndc');
+    out.push({
+      target: `${figure}: gateway ÷ bare node-datachannel`,
+      value: bare.median,
+      bound: '≥ 0.95',
+      pass: bare.median >= 0.95,
+    });
+  }
+  for (const figure of ['setup ms', 'setup parallel ms']) {
+    const gw = f[figure]?.gateway;
+    if (!gw) continue;
+    const fastest = REFERENCE_NODE_PEERS.reduce((a, b) =>
+      (f[figure]?.[a]?.median ?? Infinity) <= (f[figure]?.[b]?.median ?? Infinity) ? a : b,
+    );
+    const ratio = gw.median / (f[figure]?.[fastest]?.median ?? NaN);
+    out.push({
+      target: `${figure} median: gateway ÷ ${fastest} (the fastest Node reference)`,
+      value: ratio,
+      bound: '≤ 1.00',
+      pass: ratio <= 1,
+    });
+    out.push({
+      target: `${figure} median (gateway)`,
+      value: gw.median,
+      bound: '< 100 ms',
+      pass: gw.median < 100,
+    });
+    out.push({ target: `${figure} p95 (gateway)`, value: gw.p95, bound: '< 200 ms', pass: gw.p95 < 200 });
+  }
+  const rtt = roundRatio(samples, 'rtt p50 ms', 'browser');
+  out.push({
+    target: 'rtt p50: gateway ÷ browser↔browser',
+    value: rtt.median,
+    bound: '≤ 1.20',
+    pass: rtt.median <= 1.2,
+  });
+  return out;
+}
+
+/** @param {number} v */
+const fmt = (v) =>
+  !Number.isFinite(v) ? '–' : v >= 1000 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+
+/**
+ * The text table of one browser's run: per figure, each peer's median (min–max), then the targets.
+ * @param {CompareResult} result
+ * @param {{ checkTargets?: boolean }} [options]
+ */
+export function formatTable(result, { checkTargets = true } = {}) {
+  const f = figures(result.samples);
+  const cols = PEERS.filter((p) => Object.values(f).some((byPeer) => byPeer[p]));
+  const head = ['figure', ...cols];
+  const rows = Object.keys(f).map((figure) => [
+    figure,
+    ...cols.map((p) => {
+      const s = f[figure]?.[p];
+      return s ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : '–';
+    }),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (/** @type {string[]} */ r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const gone = Object.entries(result.unavailable ?? {}).map(([p, why]) => `  not measured: ${p}: ${why}`);
+  const lines = [
+    `${result.browser}${result.quick ? ' (quick)' : ''}: median (min–max)`,
+    line(head),
+    ...rows.map(line),
+    ...gone,
+    '',
+  ];
+  for (const t of targets(result)) {
+    const verdict = checkTargets && !result.quick ? (t.pass ? 'PASS' : 'MISS') : 'not checked (quick)';
+    lines.push(`  ${verdict.padEnd(4)}  ${fmt(t.value).padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * A grouped bar chart as SVG: one group per figure, one bar per peer, the median with a min–max
+ * whisker.
+ * @param {string} title
+ * @param {string[]} figureNames
+ * @param {Record<string, Record<string, Stat>>} f
+ * @param {string} unit
+ */
+export function svgChart(title, figureNames, f, unit) {
+  const colors = {
+    gateway: '#d6336c',
+    ndc: '#f59f00',
+    werift: '#37b24d',
+    wrtc: '#1c7ed6',
+    browser: '#7048e8',
+  };
+  const W = 760;
+  const H = 320;
+  const left = 60;
+  const top = 40;
+  const bottom = 60;
+  const plotH = H - top - bottom;
+  const max = Math.max(...figureNames.flatMap((n) => PEERS.map((p) => f[n]?.[p]?.max ?? 0))) * 1.1 || 1;
+  const groupW = (W - left - 20) / figureNames.length;
+  const barW = (groupW - 20) / PEERS.length;
+  const y = (/** @type {number} */ v) => top + plotH - (v / max) * plotH;
+  const esc = (/** @type {string} */ s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`,
+    `<line x1="${left}" y1="${top + plotH}" x2="${W - 20}" y2="${top + plotH}" stroke="#333"/>`,
+  ];
+  for (let i = 0; i <= 4; i++) {
+    const v = (max * i) / 4;
+    parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${fmt(v)}</text>`);
+    parts.push(`<line x1="${left}" y1="${y(v)}" x2="${W - 20}" y2="${y(v)}" stroke="#eee"/>`);
+  }
+  parts.push(
+    `<text x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle">${esc(unit)}</text>`,
+  );
+  figureNames.forEach((name, g) => {
+    const x0 = left + 10 + g * groupW;
+    PEERS.forEach((peer, i) => {
+      const s = f[name]?.[peer];
+      if (!s) return;
+      const x = x0 + i * barW;
+      parts.push(
+        `<rect x="${x}" y="${y(s.median)}" width="${barW - 2}" height="${top + plotH - y(s.median)}" fill="${colors[/** @type {keyof colors} */ (peer)]}"/>`,
+      );
+      const cx = x + (barW - 2) / 2;
+      parts.push(`<line x1="${cx}" y1="${y(s.min)}" x2="${cx}" y2="${y(s.max)}" stroke="#222"/>`);
+    });
+    parts.push(
+      `<text x="${x0 + (groupW - 20) / 2}" y="${top + plotH + 16}" text-anchor="middle">${esc(name)}</text>`,
+    );
+  });
+  PEERS.forEach((peer, i) => {
+    const x = left + i * 140;
+    parts.push(
+      `<rect x="${x}" y="${H - 22}" width="10" height="10" fill="${colors[/** @type {keyof colors} */ (peer)]}"/>`,
+    );
+    parts.push(
+      `<text x="${x + 14}" y="${H - 13}">${esc(PEER_NAMES[/** @type {keyof PEER_NAMES} */ (peer)])}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+export const THROUGHPUT_FIGURES = THROUGHPUT;
