@@ -72,20 +72,21 @@ function serve(ch) {
  * @param {() => number} buffered
  * @param {(listener: () => void) => void} onLow registers one listener, for good
  * @param {boolean} [poll]
+ * @param {number} [high] the stack's own high-water mark (HIGH_WATER unless it needs another)
  * @returns {(data: Uint8Array) => Promise<void> | void}
  */
-function bufferedWriter(send, buffered, onLow, poll = false) {
+function bufferedWriter(send, buffered, onLow, poll = false, high = HIGH_WATER) {
   /** @type {(() => void) | undefined} */
   let wake;
   onLow(() => wake?.());
   return (data) => {
     send(data);
-    if (buffered() <= HIGH_WATER) return;
+    if (buffered() <= high) return;
     return new Promise((resolve) => {
       /** @type {ReturnType<typeof setInterval> | undefined} */
       let timer;
       wake = () => {
-        if (buffered() > HIGH_WATER / 4) return;
+        if (buffered() > high / 4) return;
         wake = undefined;
         clearInterval(timer);
         resolve();
