@@ -184,7 +184,9 @@ export function formatTable(result, { checkTargets = true } = {}) {
   ];
   for (const t of targets(result)) {
     const verdict = checkTargets && !result.quick ? (t.pass ? 'PASS' : 'MISS') : 'not checked (quick)';
-    lines.push(`  ${verdict.padEnd(4)}  ${fmt(t.value).padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
+    // Ratios with three decimals, so that a MISS never prints as the bound itself.
+    const value = t.bound.includes('ms') ? fmt(t.value) : t.value.toFixed(3);
+    lines.push(`  ${verdict.padEnd(4)}  ${value.padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
   }
   return lines.join('\n');
 }

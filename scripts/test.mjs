@@ -11,7 +11,7 @@ function testFiles(dir) {
   const abs = path.join(repo, dir);
   return existsSync(abs)
     ? readdirSync(abs)
-        .filter((f) => f.endsWith('.test.js'))
+        .filter((f) => f.endsWith('.test.js') || f.endsWith('.test.mjs'))
         .map((f) => path.join(dir, f))
     : [];
 }
@@ -70,6 +70,7 @@ const unitCode = run('node', [
   `--test-reporter-destination=${tap}`,
   ...testFiles('server/dist/test'),
   ...testFiles('peer-node/dist/test'),
+  ...testFiles('scripts/test'),
 ]);
 const tapText = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tapText)?.[1] ?? 0);

@@ -46,7 +46,7 @@ export const KNOWN_FAILURES: Partial<Record<string, string>> = {
 /** Sizes of each figure; quick: enough to run every code path once. */
 export const PLAN = QUICK
   ? { rounds: 1, bulkBytes: 2 * 2 ** 20, rateCount: 1000, rtts: 30, setups: 3 }
-  : { rounds: 3, bulkBytes: 64 * 2 ** 20, rateCount: 20_000, rtts: 300, setups: 20 };
+  : { rounds: 3, bulkBytes: 64 * 2 ** 20, rateCount: 10_000, rtts: 300, setups: 20 };
 
 /** One measurement of one peer: throughput in MB/s, rates in messages/s, times in ms. */
 export interface Sample {

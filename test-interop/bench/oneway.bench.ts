@@ -18,7 +18,7 @@ import { median } from './median.js';
 
 /** `npm run bench -- --quick` (and `npm test`): every path once, briefly. */
 const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = QUICK ? 1 : 5;
+const ROUNDS = QUICK ? 1 : 3;
 const COUNT = QUICK ? 64 : 1024;
 const SIZE = 16 * 1024;
 

@@ -1,0 +1,99 @@
+// The comparison bench's arithmetic (scripts/bench-report.mjs): ratios per round, targets, the
+// table's verdicts, the chart. Samples are made up here; the bench itself measures real peers.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { figures, formatTable, median, quantile, roundRatio, svgChart, targets } from '../bench-report.mjs';
+
+/** Two rounds; every peer at `base[peer]` times `scale` of each figure's own base. */
+function run(base, { rounds = 2, unavailable } = {}) {
+  const figuresOf = {
+    'up 16 KiB MB/s': 20,
+    'down 16 KiB MB/s': 20,
+    'up 64 KiB MB/s': 30,
+    'down 64 KiB MB/s': 30,
+    'rtt p50 ms': 0.4,
+  };
+  const samples = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const [peer, scale] of Object.entries(base)) {
+      for (const [figure, v] of Object.entries(figuresOf))
+        samples.push({ peer, round, figure, value: v * scale });
+    }
+  }
+  for (const [peer, ms] of Object.entries({ gateway: 70, ndc: 72, werift: 150, wrtc: 24, browser: 25 })) {
+    if (!(peer in base)) continue;
+    for (let i = 0; i < 20; i++) {
+      samples.push({ peer, round: 0, figure: 'setup ms', value: ms + i });
+      samples.push({ peer, round: 0, figure: 'setup parallel ms', value: ms * 2 + i });
+    }
+  }
+  return { browser: 'chromium 156', quick: false, samples, unavailable };
+}
+
+test('median and quantile', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+  assert.equal(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95), 10);
+  assert.equal(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5), 5);
+});
+
+test('ratios are taken round by round, then their median', () => {
+  const samples = [
+    { peer: 'gateway', round: 0, figure: 'x', value: 10 },
+    { peer: 'ndc', round: 0, figure: 'x', value: 20 },
+    { peer: 'gateway', round: 1, figure: 'x', value: 30 },
+    { peer: 'ndc', round: 1, figure: 'x', value: 10 },
+    { peer: 'gateway', round: 2, figure: 'x', value: 10 },
+    { peer: 'ndc', round: 2, figure: 'x', value: 10 },
+  ];
+  const r = roundRatio(samples, 'x', 'ndc');
+  assert.deepEqual(r, { median: 1, min: 0.5, max: 3, n: 3 });
+});
+
+test('targets pass and miss where the issue puts the bounds', () => {
+  const fast = targets(run({ gateway: 1.2, ndc: 1, werift: 0.5, wrtc: 1.1, browser: 1 }));
+  const byName = Object.fromEntries(fast.map((t) => [t.target, t]));
+  assert.equal(byName['up 16 KiB MB/s: gateway ÷ browser↔browser'].pass, true);
+  assert.equal(byName['up 16 KiB MB/s: gateway ÷ wrtc (the better of werift, wrtc)'].pass, true);
+  // Setup: 70 ms against wrtc's 24 ms misses the ratio, meets the absolute bound.
+  assert.equal(byName['setup ms median: gateway ÷ wrtc (the fastest Node reference)'].pass, false);
+  assert.equal(byName['setup ms median (gateway)'].pass, true);
+  assert.equal(byName['setup parallel ms median (gateway)'].pass, false); // 149.5 ms
+  // RTT: the gateway's rtt is 1.2× browser's: exactly at the bound passes.
+  assert.equal(byName['rtt p50: gateway ÷ browser↔browser'].pass, true);
+
+  const slow = targets(run({ gateway: 0.94, ndc: 1, werift: 0.5, wrtc: 0.9, browser: 1 }));
+  const miss = slow.filter((t) => !t.pass).map((t) => t.target);
+  assert.ok(miss.includes('down 64 KiB MB/s: gateway ÷ bare node-datachannel')); // 0.94 < 0.95
+  assert.ok(miss.includes('down 64 KiB MB/s: gateway ÷ browser↔browser'));
+  assert.ok(!miss.includes('down 64 KiB MB/s: gateway ÷ wrtc (the better of werift, wrtc)')); // 1.04
+});
+
+test('the table prints PASS and MISS, never a check in quick mode, and names what was not measured', () => {
+  const result = run(
+    { gateway: 0.94, ndc: 1, wrtc: 0.9, browser: 1 },
+    { unavailable: { werift: 'werift #438' } },
+  );
+  const table = formatTable(result);
+  assert.match(table, /^ {2}MISS +0\.940 +≥ 0\.95 +up 16 KiB MB\/s: gateway ÷ bare node-datachannel$/m);
+  assert.match(table, /^ {2}PASS +1\.044 +≥ 1\.00 +up 16 KiB MB\/s: gateway ÷ wrtc/m);
+  assert.match(table, /not measured: werift: werift #438/);
+  const quick = formatTable({ ...result, quick: true });
+  assert.doesNotMatch(quick, /PASS|MISS/);
+  assert.match(quick, /not checked \(quick\)/);
+});
+
+test('the chart draws one bar per peer and figure, with a whisker', () => {
+  const f = figures(run({ gateway: 1, ndc: 1, werift: 0.5, wrtc: 1, browser: 1 }).samples);
+  const svg = svgChart('Throughput', ['up 16 KiB MB/s', 'down 64 KiB MB/s'], f, 'MB/s');
+  assert.match(svg, /^<svg /);
+  // Ten bars (two figures, five peers) and five legend swatches.
+  assert.equal(
+    (svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="[\d.]+" fill="#/g) ?? []).length,
+    15,
+  );
+  assert.equal(
+    (svg.match(/<line x1="[\d.]+" y1="[\d.]+" x2="[\d.]+" y2="[\d.]+" stroke="#222"/g) ?? []).length,
+    10,
+  );
+});
