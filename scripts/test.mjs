@@ -6,7 +6,8 @@ import path from 'node:path';
 import { ensureInstalled, repo, run } from './ensure.mjs';
 
 const results = [];
-// Only *.test.js: helpers beside the tests are not test files (node --test <dir> would run them).
+// Only *.test.js and *.test.mjs: helpers beside the tests are not test files (node --test <dir>
+// would run them).
 function testFiles(dir) {
   const abs = path.join(repo, dir);
   return existsSync(abs)
