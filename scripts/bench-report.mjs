@@ -263,3 +263,57 @@ export function svgChart(title, figureNames, f, unit) {
 }
 
 export const THROUGHPUT_FIGURES = THROUGHPUT;
+
+/**
+ * @typedef {{ sessions: number; connectSeconds: number; connected: number; failedConnects: number;
+ *   echoesOk: number; echoesFailed: number; rssMiB: number; rssPerSessionKiB: number;
+ *   eventLoopP99Ms: number; eventLoopMaxMs: number }} ConcurrencyStep
+ * @typedef {{ browser: string; quick: boolean; idleRssMiB: number; steps: ConcurrencyStep[];
+ *   maxSessions: number }} ConcurrencyResult
+ */
+
+/**
+ * The concurrency targets, read at the largest step that held (all connected in 60 s, all echoed).
+ * @param {ConcurrencyResult} result
+ */
+export function concurrencyTargets(result) {
+  const held = result.steps.filter((s) => s.failedConnects === 0 && s.echoesFailed === 0).at(-1);
+  return [
+    {
+      target: 'sessions held by one gateway',
+      value: result.maxSessions,
+      bound: '≥ 500',
+      pass: result.maxSessions >= 500,
+    },
+    {
+      target: `RSS per session at ${held?.sessions ?? 0} sessions (KiB)`,
+      value: held?.rssPerSessionKiB ?? NaN,
+      bound: '≤ 512',
+      pass: (held?.rssPerSessionKiB ?? Infinity) <= 512,
+    },
+    {
+      target: `event-loop delay p99 at ${held?.sessions ?? 0} sessions`,
+      value: held?.eventLoopP99Ms ?? NaN,
+      bound: '< 50 ms',
+      pass: (held?.eventLoopP99Ms ?? Infinity) < 50,
+    },
+  ];
+}
+
+/** @param {ConcurrencyResult} result */
+export function formatConcurrency(result) {
+  const lines = [
+    `${result.browser}${result.quick ? ' (quick)' : ''}: one gateway, many sessions (idle RSS ${fmt(result.idleRssMiB)} MiB)`,
+    '  sessions  connect s  failed  echoes ok/failed  RSS MiB  KiB/session  loop p99 ms  loop max ms',
+  ];
+  for (const s of result.steps) {
+    lines.push(
+      `  ${String(s.sessions).padStart(8)}  ${fmt(s.connectSeconds).padStart(9)}  ${String(s.failedConnects).padStart(6)}  ${`${s.echoesOk}/${s.echoesFailed}`.padStart(16)}  ${fmt(s.rssMiB).padStart(7)}  ${fmt(s.rssPerSessionKiB).padStart(11)}  ${fmt(s.eventLoopP99Ms).padStart(11)}  ${fmt(s.eventLoopMaxMs).padStart(11)}`,
+    );
+  }
+  for (const t of concurrencyTargets(result)) {
+    const verdict = result.quick ? 'not checked (quick)' : t.pass ? 'PASS' : 'MISS';
+    lines.push(`  ${verdict.padEnd(4)}  ${fmt(t.value).padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
+  }
+  return lines.join('\n');
+}

@@ -12,7 +12,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt, ensureInstalled, repo, run } from './ensure.mjs';
-import { figures, formatTable, median, svgChart, targets, THROUGHPUT_FIGURES } from './bench-report.mjs';
+import {
+  concurrencyTargets,
+  figures,
+  formatConcurrency,
+  formatTable,
+  median,
+  svgChart,
+  targets,
+  THROUGHPUT_FIGURES,
+} from './bench-report.mjs';
 
 const RESULTS = path.join(repo, 'test-interop/test-results/bench/results.json');
 
@@ -113,6 +122,9 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
   const compare = tests
     .flatMap((t) => t.annotations.filter((a) => a.type === 'compare'))
     .map((a) => JSON.parse(a.description));
+  const concurrency = tests
+    .flatMap((t) => t.annotations.filter((a) => a.type === 'concurrency'))
+    .map((a) => JSON.parse(a.description));
   const others = tests.map((t) => ({
     title: t.title,
     project: t.project,
@@ -131,6 +143,8 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
     }
   }
 
+  for (const result of concurrency) console.log(`\n${formatConcurrency(result)}`);
+
   const record = {
     date: started.toISOString(),
     quick,
@@ -146,6 +160,7 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
     ),
     udp,
     compare: compare.map((r) => ({ ...r, figures: figures(r.samples), targets: targets(r) })),
+    concurrency: concurrency.map((r) => ({ ...r, targets: concurrencyTargets(r) })),
     benches: others,
   };
   const runsDir = path.join(repo, 'test-interop/test-results/bench/runs');

@@ -2,7 +2,17 @@
 // table's verdicts, the chart. Samples are made up here; the bench itself measures real peers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { figures, formatTable, median, quantile, roundRatio, svgChart, targets } from '../bench-report.mjs';
+import {
+  concurrencyTargets,
+  figures,
+  formatConcurrency,
+  formatTable,
+  median,
+  quantile,
+  roundRatio,
+  svgChart,
+  targets,
+} from '../bench-report.mjs';
 
 /** Two rounds; every peer at `base[peer]` times `scale` of each figure's own base. */
 function run(base, { rounds = 2, unavailable } = {}) {
@@ -96,4 +106,30 @@ test('the chart draws one bar per peer and figure, with a whisker', () => {
     (svg.match(/<line x1="[\d.]+" y1="[\d.]+" x2="[\d.]+" y2="[\d.]+" stroke="#222"/g) ?? []).length,
     10,
   );
+});
+
+test('concurrency targets read the largest step that held', () => {
+  const step = (sessions, failedConnects, kib, p99) => ({
+    sessions,
+    connectSeconds: 10,
+    connected: sessions,
+    failedConnects,
+    echoesOk: 100,
+    echoesFailed: 0,
+    rssMiB: 100,
+    rssPerSessionKiB: kib,
+    eventLoopP99Ms: p99,
+    eventLoopMaxMs: p99 * 2,
+  });
+  const result = {
+    browser: 'chromium',
+    quick: false,
+    idleRssMiB: 50,
+    steps: [step(100, 0, 300, 20), step(250, 0, 400, 40), step(400, 3, 900, 90)],
+    maxSessions: 250,
+  };
+  const [sessions, rss, loop] = concurrencyTargets(result);
+  assert.deepEqual([sessions.pass, rss.pass, loop.pass], [false, true, true]);
+  assert.equal(rss.value, 400);
+  assert.match(formatConcurrency(result), /MISS +250\.0 +≥ 500 +sessions held by one gateway/);
 });

@@ -9,24 +9,13 @@
  * interleave the peers (the order rotates), so drift on this shared machine hits them alike;
  * scripts/bench.mjs turns the figures into ratios and targets. BENCH_QUICK=1 runs each briefly.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { expect, test } from '../fixtures/test.js';
-import { startProcess, type Proc } from '../fixtures/processes.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const REFPEER = path.join(here, 'peers/refpeer.mjs');
-const PAGE_SCRIPT = ['peers/service.mjs', 'peers/page.mjs']
-  .map((f) => readFileSync(path.join(here, f), 'utf8'))
-  .join('\n')
-  .replace(/^import .*$/gm, '')
-  .replace(/^export /gm, '')
-  .concat('\nglobalThis.benchPage = benchPage;\n');
+import type { Proc } from '../fixtures/processes.js';
+import { NODE_PEERS, PAGE_SCRIPT, startPeer } from './peers/pageScript.js';
 
 export const PEERS = ['gateway', 'ndc', 'werift', 'wrtc', 'browser'] as const;
 export type PeerKind = (typeof PEERS)[number];
-const NODE_PEERS = PEERS.filter((p) => p !== 'browser');
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -89,12 +78,7 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
   const procs: Proc[] = [];
   try {
     for (const kind of NODE_PEERS) {
-      const { proc } = await startProcess(
-        REFPEER,
-        ['--kind', kind, '--signal-url', stack.signalUrl, '--room', rooms[kind]],
-        /refpeer \w+ ready/,
-      );
-      procs.push(proc);
+      procs.push((await startPeer(kind, stack.signalUrl, rooms[kind])).proc);
     }
     await page.goto(`${stack.serverUrl}/`);
     await page.waitForFunction(() => 'rtcgate' in globalThis);

@@ -11,8 +11,12 @@
  * - werift (pure TypeScript) and wrtc (@roamhq/wrtc, libwebrtc): what a user would pick instead.
  * Benchmark references only: the product never loads werift or wrtc.
  *
- * Prints "refpeer KIND ready" once joined, and "refpeer KIND rss BYTES" when sent SIGUSR2.
+ * Prints "refpeer KIND ready, stats on http://127.0.0.1:PORT/" once joined. GET /stats answers
+ * `{"rss":BYTES,"sessions":N,"eventLoop":{"p50Ms","p99Ms","maxMs"}}` (the event-loop delay since
+ * the last POST /stats/reset), for the concurrency bench.
  */
+import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger } from 'rtcgate-server';
 import { Gateway, SignalClient } from 'rtcgate-peer-node';
@@ -215,9 +219,12 @@ async function startReference() {
     } else if (m.type === 'bye') end(m.from);
     else if (m.type === 'peer-left') end(m.peerId);
   });
-  return async () => {
-    for (const peerId of [...sessions.keys()]) end(peerId);
-    await signal.close();
+  return {
+    sessions: () => sessions.size,
+    stop: async () => {
+      for (const peerId of [...sessions.keys()]) end(peerId);
+      await signal.close();
+    },
   };
 }
 
@@ -239,14 +246,40 @@ async function startGateway() {
     });
   });
   await gateway.start();
-  return () => gateway.close();
+  return { sessions: () => gateway.sessionInfo().length, stop: () => gateway.close() };
 }
 
-const stop = kind === 'gateway' ? await startGateway() : await startReference();
-console.log(`refpeer ${kind} ready`);
-process.on('SIGUSR2', () => console.log(`refpeer ${kind} rss ${process.memoryUsage.rss()}`));
+const peer = kind === 'gateway' ? await startGateway() : await startReference();
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+const ms = (/** @type {number} */ ns) => ns / 1e6;
+const stats = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/stats/reset') {
+    delay.reset();
+    res.end('{}');
+    return;
+  }
+  if (req.method === 'GET' && req.url === '/stats') {
+    res.setHeader('content-type', 'application/json');
+    res.end(
+      JSON.stringify({
+        rss: process.memoryUsage.rss(),
+        sessions: peer.sessions(),
+        eventLoop: { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) },
+      }),
+    );
+    return;
+  }
+  res.statusCode = 404;
+  res.end();
+});
+await new Promise((resolve) => stats.listen(0, '127.0.0.1', () => resolve(undefined)));
+const address = stats.address();
+const port = typeof address === 'object' && address ? address.port : 0;
+console.log(`refpeer ${kind} ready, stats on http://127.0.0.1:${port}/`);
 const quit = async () => {
-  await stop();
+  stats.close();
+  await peer.stop();
   process.exit(0);
 };
 process.on('SIGTERM', () => void quit());
