@@ -13,7 +13,7 @@ import { median } from './median.js';
 
 /** `npm run bench -- --quick` (and `npm test`): every path once, briefly, no targets checked. */
 const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = QUICK ? 1 : 5;
+const ROUNDS = QUICK ? 1 : 9;
 const BYTES = (QUICK ? 1 : 16) * 1024 * 1024;
 /** Round trips are timed in blocks: Firefox rounds performance.now() to 1 ms. */
 const PINGS_PER_BLOCK = 50;

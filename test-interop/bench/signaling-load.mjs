@@ -635,7 +635,10 @@ async function coordinator() {
       rssIdleMiB: round(idle.rssKiB / 1024, 1),
       rssLoadedMiB: round(loaded.rssKiB / 1024, 1),
       rssPerClientKiB: round((loaded.rssKiB - idle.rssKiB) / joined, 2),
+      // After traffic, each connection holds more (buffers ws and net allocate on first use, and
+      // garbage not yet collected): the per-client cost of a busy server rather than an idle one.
       rssAfterRelayMiB: round(after.rssKiB / 1024, 1),
+      rssPerClientAfterRelayKiB: round((after.rssKiB - idle.rssKiB) / joined, 2),
       rssPeakMiB: round(after.hwmKiB / 1024, 1),
       relayRooms: ramped.pairsReady,
       relayWindow: window,
