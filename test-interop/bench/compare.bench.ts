@@ -58,7 +58,7 @@ interface BenchPage {
     count: number,
     size: number,
   ): Promise<{ mbps: number; rate: number }>;
-  roundTrips(echo: RTCDataChannel, n: number): Promise<number[]>;
+  roundTrips(echo: RTCDataChannel, n: number): Promise<{ each: number[]; blockMeans: number[] }>;
   setups(room: string, n: number, parallel: boolean): Promise<number[]>;
 }
 declare global {
@@ -184,9 +184,12 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
                 ]);
               }
               const rtts = await b.roundTrips(echo, plan.rtts);
-              const sorted = [...rtts].sort((x, y) => x - y);
-              const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-              out.push(['rtt p50 ms', at(0.5)], ['rtt p99 ms', at(0.99)]);
+              const at = (values: number[], q: number) => {
+                const sorted = [...values].sort((x, y) => x - y);
+                return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+              };
+              // p50 over block means (the browsers' clocks are coarse), p99 over single messages.
+              out.push(['rtt p50 ms', at(rtts.blockMeans, 0.5)], ['rtt p99 ms', at(rtts.each, 0.99)]);
               return out;
             },
             { peer, plan: PLAN, n: n++ },
