@@ -317,3 +317,66 @@ export function formatConcurrency(result) {
   }
   return lines.join('\n');
 }
+
+/**
+ * The signaling server's targets (figure 6) from signaling-load.mjs's JSON: per transport, the
+ * clients joined, RSS per client with everyone joined, relayed messages/s and relay p99.
+ * @param {Record<string, any>} load
+ */
+export function signalingTargets(load) {
+  const out = [];
+  const bounds = { ws: { clients: 10_000, rate: 30_000 }, 'socket.io': { clients: 10_000, rate: 15_000 } };
+  for (const [transport, b] of Object.entries(bounds)) {
+    const r = load[transport];
+    if (!r) continue;
+    out.push({
+      target: `${transport}: clients joined to one server`,
+      value: r.joined,
+      bound: `≥ ${b.clients}`,
+      pass: r.joined >= b.clients,
+    });
+    if (transport === 'ws') {
+      out.push({
+        target: 'ws: RSS per client, all joined (KiB)',
+        value: r.rssPerClientKiB,
+        bound: '≤ 16',
+        pass: r.rssPerClientKiB <= 16,
+      });
+    }
+    out.push({
+      target: `${transport}: relayed messages/s`,
+      value: r.relayPerSec,
+      bound: `≥ ${b.rate}`,
+      pass: r.relayPerSec >= b.rate,
+    });
+    if (transport === 'ws') {
+      out.push({
+        target: 'ws: relay latency p99',
+        value: r.relayP99Ms,
+        bound: '< 20 ms',
+        pass: r.relayP99Ms < 20,
+      });
+    }
+  }
+  return out;
+}
+
+/** @param {Record<string, any>} load */
+export function formatSignaling(load) {
+  const lines = [`signaling server, load from another process${load.quick ? ' (quick)' : ''}`];
+  lines.push(
+    '  transport  joined  KiB/client  after relay  msgs/s  p50 ms  p99 ms  server CPU µs/msg  other CPU %',
+  );
+  for (const t of ['ws', 'socket.io']) {
+    const r = load[t];
+    if (!r) continue;
+    lines.push(
+      `  ${t.padEnd(9)}  ${String(r.joined).padStart(6)}  ${fmt(r.rssPerClientKiB).padStart(10)}  ${fmt(r.rssPerClientAfterRelayKiB).padStart(11)}  ${String(r.relayPerSec).padStart(6)}  ${fmt(r.relayP50Ms).padStart(6)}  ${fmt(r.relayP99Ms).padStart(6)}  ${fmt(r.serverCpuUsPerMsg).padStart(17)}  ${String(r.otherCpuPct).padStart(11)}`,
+    );
+  }
+  for (const t of signalingTargets(load)) {
+    const verdict = load.quick ? 'not checked (quick)' : t.pass ? 'PASS' : 'MISS';
+    lines.push(`  ${verdict.padEnd(4)}  ${fmt(t.value).padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
+  }
+  return lines.join('\n');
+}

@@ -16,8 +16,10 @@ import {
   concurrencyTargets,
   figures,
   formatConcurrency,
+  formatSignaling,
   formatTable,
   median,
+  signalingTargets,
   svgChart,
   targets,
   THROUGHPUT_FIGURES,
@@ -97,6 +99,29 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
     console.error(`UDP loopback ceiling: ${err.message}`);
   }
 
+  // The signaling server under load (no browser): its own process, the load from another.
+  let signaling;
+  {
+    const r = spawnSync(
+      process.execPath,
+      ['test-interop/bench/signaling-load.mjs', ...(quick ? ['--quick'] : [])],
+      {
+        cwd: repo,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        timeout: 600_000,
+      },
+    );
+    if (r.status === 0) {
+      signaling = JSON.parse(r.stdout.trim().split('\n').pop());
+      passed++;
+      console.log(`\n${formatSignaling(signaling)}\n`);
+    } else {
+      failed++;
+      console.error(`signaling load: exited ${r.status ?? r.signal}: ${r.stdout}`);
+    }
+  }
+
   rmSync(RESULTS, { force: true });
   const code = run(
     'npx',
@@ -159,6 +184,7 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
       ['node-datachannel', 'werift', '@roamhq/wrtc', '@playwright/test', 'ws'].map((p) => [p, versionOf(p)]),
     ),
     udp,
+    signaling: signaling && { ...signaling, targets: signalingTargets(signaling) },
     compare: compare.map((r) => ({ ...r, figures: figures(r.samples), targets: targets(r) })),
     concurrency: concurrency.map((r) => ({ ...r, targets: concurrencyTargets(r) })),
     benches: others,

@@ -6,10 +6,12 @@ import {
   concurrencyTargets,
   figures,
   formatConcurrency,
+  formatSignaling,
   formatTable,
   median,
   quantile,
   roundRatio,
+  signalingTargets,
   svgChart,
   targets,
 } from '../bench-report.mjs';
@@ -132,4 +134,22 @@ test('concurrency targets read the largest step that held', () => {
   assert.deepEqual([sessions.pass, rss.pass, loop.pass], [false, true, true]);
   assert.equal(rss.value, 400);
   assert.match(formatConcurrency(result), /MISS +250\.0 +≥ 500 +sessions held by one gateway/);
+});
+
+test('signaling targets: clients, memory, rate and p99 per transport', () => {
+  const load = {
+    quick: false,
+    ws: { joined: 10_000, rssPerClientKiB: 8.4, relayPerSec: 29_000, relayP99Ms: 7 },
+    'socket.io': { joined: 10_000, rssPerClientKiB: 15, relayPerSec: 21_000, relayP99Ms: 10 },
+  };
+  const verdicts = Object.fromEntries(signalingTargets(load).map((t) => [t.target, t.pass]));
+  assert.deepEqual(verdicts, {
+    'ws: clients joined to one server': true,
+    'ws: RSS per client, all joined (KiB)': true,
+    'ws: relayed messages/s': false,
+    'ws: relay latency p99': true,
+    'socket.io: clients joined to one server': true,
+    'socket.io: relayed messages/s': true,
+  });
+  assert.match(formatSignaling(load), /MISS +29000 +≥ 30000 +ws: relayed messages\/s/);
 });

@@ -8,7 +8,7 @@
  * ≤ 512 KiB RSS per session, event-loop delay p99 < 50 ms).
  */
 import { writeFileSync } from 'node:fs';
-import type { Page } from '@playwright/test';
+import type { BrowserContext, Page } from '@playwright/test';
 import { expect, test } from '../fixtures/test.js';
 import { PAGE_SCRIPT, startPeer } from './peers/pageScript.js';
 
@@ -33,6 +33,8 @@ export interface ConcurrencyStep {
   eventLoopP99Ms: number;
   eventLoopMaxMs: number;
   gatewaySessions: number;
+  /** Up to three distinct reasons new sessions failed to connect. */
+  errors: string[];
 }
 
 declare global {
@@ -43,7 +45,10 @@ test('one gateway holding many browser sessions', async ({ browser, stack }, tes
   test.setTimeout(QUICK ? 120_000 : 600_000);
   const room = `bench-concurrency-${testInfo.workerIndex}`;
   const peer = await startPeer('gateway', stack.signalUrl, room);
-  const context = await browser.newContext();
+  // One browser context per page: every session holds its own signaling WebSocket, and Chromium
+  // opens at most 255 WebSockets per profile (a single context stopped at 255 + a few sessions:
+  // "no WebSocket to ws://…/signal").
+  const contexts: BrowserContext[] = [];
   const pages: Page[] = [];
   const steps: ConcurrencyStep[] = [];
   try {
@@ -51,6 +56,8 @@ test('one gateway holding many browser sessions', async ({ browser, stack }, tes
     let held = 0;
     for (const target of STEPS) {
       while (pages.length * PER_PAGE < target) {
+        const context = await browser.newContext();
+        contexts.push(context);
         const page = await context.newPage();
         await page.goto(`${stack.serverUrl}/`);
         await page.waitForFunction(() => 'rtcgate' in globalThis);
@@ -72,14 +79,16 @@ test('one gateway holding many browser sessions', async ({ browser, stack }, tes
               const deadline = Date.now() + boundMs;
               let ok = 0;
               let failed = 0;
+              const errors = new Set<string>();
               const one = async () => {
                 const timeoutMs = Math.max(1000, deadline - Date.now());
                 try {
                   const { conn, echo } = await globalThis.benchPage.connect(room, timeoutMs);
                   (globalThis.heldConns ??= []).push({ conn: conn as { close(r: string): void }, echo });
                   ok++;
-                } catch {
+                } catch (err) {
                   failed++;
+                  if (errors.size < 3) errors.add(String(err));
                 }
               };
               let next = 0;
@@ -91,7 +100,7 @@ test('one gateway holding many browser sessions', async ({ browser, stack }, tes
                   }
                 }),
               );
-              return { ok, failed: failed + (n - ok - failed) };
+              return { ok, failed: failed + (n - ok - failed), errors: [...errors] };
             },
             { room, n: perPage[i] ?? 0, batch: BATCH, boundMs: CONNECT_BOUND_MS },
           ),
@@ -100,6 +109,7 @@ test('one gateway holding many browser sessions', async ({ browser, stack }, tes
       const connectSeconds = (Date.now() - started) / 1000;
       const connected = made.reduce((a, m) => a + m.ok, 0);
       const failedConnects = made.reduce((a, m) => a + m.failed, 0);
+      const errors = [...new Set(made.flatMap((m) => m.errors))].slice(0, 3);
       held += connected;
 
       // Hold: every session echoes once a second; the gateway's event loop is read over the hold.
@@ -139,6 +149,7 @@ test('one gateway holding many browser sessions', async ({ browser, stack }, tes
         eventLoopP99Ms: s.eventLoop.p99Ms,
         eventLoopMaxMs: s.eventLoop.maxMs,
         gatewaySessions: s.sessions,
+        errors,
       };
       steps.push(step);
       console.log(JSON.stringify(step));
@@ -167,7 +178,7 @@ test('one gateway holding many browser sessions', async ({ browser, stack }, tes
         }),
       ),
     ).catch(() => undefined);
-    await context.close();
+    for (const context of contexts) await context.close();
     await peer.proc.stop();
   }
 });

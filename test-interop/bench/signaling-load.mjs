@@ -554,8 +554,12 @@ async function coordinator() {
       await Promise.race([
         listening,
         serverExit,
-        sleep(15_000).then(() => {
-          throw new Error(`${transport}: the server did not print "listening on" within 15 s`);
+        new Promise((_, reject) => {
+          // unref: a pending deadline must not keep this process alive after the JSON line.
+          setTimeout(
+            () => reject(new Error(`${transport}: the server did not print "listening on" within 15 s`)),
+            15_000,
+          ).unref();
         }),
       ])
     );
@@ -612,7 +616,10 @@ async function coordinator() {
       // Profiles are written when the processes exit on their own.
       gen.send({ cmd: 'exit' });
       server.kill('SIGTERM');
-      await Promise.race([Promise.all([exited(server), exited(gen)]), sleep(30_000)]);
+      await Promise.race([
+        Promise.all([exited(server), exited(gen)]),
+        new Promise((resolve) => setTimeout(resolve, 30_000).unref()),
+      ]);
     }
     server.kill('SIGKILL'); // the server first: its side of each connection keeps the TIME_WAIT
     gen.kill('SIGKILL');
@@ -665,6 +672,12 @@ async function coordinator() {
         `RSS ${result.rssIdleMiB} → ${result.rssLoadedMiB} MiB (${result.rssPerClientKiB} KiB/client), ` +
         `server CPU ${result.serverCpuPct}%, generator CPU ${result.generatorCpuPct}%`,
     );
+    if (result.otherCpuPct > 20) {
+      progress(
+        `${transport}: other processes used ${result.otherCpuPct}% CPU during the relay (100 = one core): ` +
+          'the relay figures are low for this machine, not for the server',
+      );
+    }
     return result;
   };
 
