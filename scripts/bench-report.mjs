@@ -380,3 +380,24 @@ export function formatSignaling(load) {
   }
   return lines.join('\n');
 }
+
+/**
+ * The bridge's targets (issue 5) from bridge.bench.ts's summary.
+ * @param {{ browser: string; throughputRatio: number; addedRttMedianMs: number }} summary
+ */
+export function bridgeTargets(summary) {
+  return [
+    {
+      target: `${summary.browser}: bridge ÷ echo route throughput`,
+      value: summary.throughputRatio,
+      bound: '≥ 0.90',
+      pass: summary.throughputRatio >= 0.9,
+    },
+    {
+      target: `${summary.browser}: round trip added by the bridge`,
+      value: summary.addedRttMedianMs,
+      bound: '< 1 ms',
+      pass: summary.addedRttMedianMs < 1,
+    },
+  ];
+}

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt, ensureInstalled, repo, run } from './ensure.mjs';
 import {
+  bridgeTargets,
   concurrencyTargets,
   figures,
   formatConcurrency,
@@ -169,6 +170,18 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
   }
 
   for (const result of concurrency) console.log(`\n${formatConcurrency(result)}`);
+  const bridges = others
+    .filter((t) => t.title.startsWith('bridge to a WebSocket'))
+    .flatMap((t) => t.measured.map((m) => ({ ...m, targets: bridgeTargets(m) })));
+  if (bridges.length > 0)
+    console.log('\nbridge to a WebSocket echo backend against the echo route (issue 5)');
+  for (const b of bridges) {
+    for (const t of b.targets) {
+      const verdict = quick ? 'not checked (quick)' : t.pass ? 'PASS' : 'MISS';
+      const value = t.bound.includes('ms') ? t.value.toFixed(2) : t.value.toFixed(3);
+      console.log(`  ${verdict.padEnd(4)}  ${value.padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
+    }
+  }
 
   const record = {
     date: started.toISOString(),
@@ -187,6 +200,7 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
     signaling: signaling && { ...signaling, targets: signalingTargets(signaling) },
     compare: compare.map((r) => ({ ...r, figures: figures(r.samples), targets: targets(r) })),
     concurrency: concurrency.map((r) => ({ ...r, targets: concurrencyTargets(r) })),
+    bridges,
     benches: others,
   };
   const runsDir = path.join(repo, 'test-interop/test-results/bench/runs');

@@ -8,7 +8,7 @@
  * ≤ 512 KiB RSS per session, event-loop delay p99 < 50 ms).
  */
 import { writeFileSync } from 'node:fs';
-import type { BrowserContext, Page } from '@playwright/test';
+import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { expect, test } from '../fixtures/test.js';
 import { PAGE_SCRIPT, startPeer } from './peers/pageScript.js';
 
@@ -41,14 +41,30 @@ declare global {
   var heldConns: { conn: { close(reason: string): void }; echo: RTCDataChannel }[] | undefined;
 }
 
-test('one gateway holding many browser sessions', async ({ browser, stack }, testInfo) => {
+test('one gateway holding many browser sessions', async ({
+  browser,
+  browserName,
+  launchOptions,
+  playwright,
+  stack,
+}, testInfo) => {
   test.setTimeout(QUICK ? 120_000 : 600_000);
   const room = `bench-concurrency-${testInfo.workerIndex}`;
   const peer = await startPeer('gateway', stack.signalUrl, room);
   // One browser context per page: every session holds its own signaling WebSocket, and Chromium
   // opens at most 255 WebSockets per profile (a single context stopped at 255 + a few sessions:
   // "no WebSocket to ws://…/signal").
+  // Firefox opens at most 200 WebSockets per browser process, whatever the context
+  // (network.websocket.max-connections; the second page failed at 200 sessions with "WebSocket …
+  // failed"): there, each page after the first gets a browser of its own.
   const contexts: BrowserContext[] = [];
+  const browsers: Browser[] = [];
+  const newContext = async () => {
+    if (browserName !== 'firefox' || contexts.length === 0) return browser.newContext();
+    const own = await playwright.firefox.launch(launchOptions);
+    browsers.push(own);
+    return own.newContext();
+  };
   const pages: Page[] = [];
   const steps: ConcurrencyStep[] = [];
   try {
@@ -56,7 +72,7 @@ test('one gateway holding many browser sessions', async ({ browser, stack }, tes
     let held = 0;
     for (const target of STEPS) {
       while (pages.length * PER_PAGE < target) {
-        const context = await browser.newContext();
+        const context = await newContext();
         contexts.push(context);
         const page = await context.newPage();
         await page.goto(`${stack.serverUrl}/`);
@@ -179,6 +195,7 @@ test('one gateway holding many browser sessions', async ({ browser, stack }, tes
       ),
     ).catch(() => undefined);
     for (const context of contexts) await context.close();
+    for (const own of browsers) await own.close();
     await peer.proc.stop();
   }
 });
