@@ -153,6 +153,19 @@ const fmt = (v) =>
   !Number.isFinite(v) ? '–' : v >= 1000 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 
 /**
+ * One target as a line of the table: PASS or MISS (or "not checked" in quick runs), the value,
+ * the bound, what it is. Ratios print with three decimals, so that a MISS never reads as its bound.
+ * @param {{ target: string; value: number; bound: string; pass: boolean }} t
+ * @param {boolean} quick
+ * @param {{ ratio?: boolean }} [options]
+ */
+export function targetLine(t, quick, { ratio = false } = {}) {
+  const verdict = quick ? 'not checked (quick)' : t.pass ? 'PASS' : 'MISS';
+  const value = ratio ? t.value.toFixed(3) : fmt(t.value);
+  return `  ${verdict.padEnd(4)}  ${value.padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`;
+}
+
+/**
  * The text table of one browser's run: per figure, each peer's median (min–max), then the targets.
  * @param {CompareResult} result
  * @param {{ checkTargets?: boolean }} [options]
@@ -183,10 +196,7 @@ export function formatTable(result, { checkTargets = true } = {}) {
     '',
   ];
   for (const t of targets(result)) {
-    const verdict = checkTargets && !result.quick ? (t.pass ? 'PASS' : 'MISS') : 'not checked (quick)';
-    // Ratios with three decimals, so that a MISS never prints as the bound itself.
-    const value = t.bound.includes('ms') ? fmt(t.value) : t.value.toFixed(3);
-    lines.push(`  ${verdict.padEnd(4)}  ${value.padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
+    lines.push(targetLine(t, result.quick || !checkTargets, { ratio: !t.bound.includes('ms') }));
   }
   return lines.join('\n');
 }
@@ -311,10 +321,7 @@ export function formatConcurrency(result) {
       `  ${String(s.sessions).padStart(8)}  ${fmt(s.connectSeconds).padStart(9)}  ${String(s.failedConnects).padStart(6)}  ${`${s.echoesOk}/${s.echoesFailed}`.padStart(16)}  ${fmt(s.rssMiB).padStart(7)}  ${fmt(s.rssPerSessionKiB).padStart(11)}  ${fmt(s.eventLoopP99Ms).padStart(11)}  ${fmt(s.eventLoopMaxMs).padStart(11)}`,
     );
   }
-  for (const t of concurrencyTargets(result)) {
-    const verdict = result.quick ? 'not checked (quick)' : t.pass ? 'PASS' : 'MISS';
-    lines.push(`  ${verdict.padEnd(4)}  ${fmt(t.value).padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
-  }
+  for (const t of concurrencyTargets(result)) lines.push(targetLine(t, result.quick));
   return lines.join('\n');
 }
 
@@ -374,10 +381,7 @@ export function formatSignaling(load) {
       `  ${t.padEnd(9)}  ${String(r.joined).padStart(6)}  ${fmt(r.rssPerClientKiB).padStart(10)}  ${fmt(r.rssPerClientAfterRelayKiB).padStart(11)}  ${String(r.relayPerSec).padStart(6)}  ${fmt(r.relayP50Ms).padStart(6)}  ${fmt(r.relayP99Ms).padStart(6)}  ${fmt(r.serverCpuUsPerMsg).padStart(17)}  ${String(r.otherCpuPct).padStart(11)}`,
     );
   }
-  for (const t of signalingTargets(load)) {
-    const verdict = load.quick ? 'not checked (quick)' : t.pass ? 'PASS' : 'MISS';
-    lines.push(`  ${verdict.padEnd(4)}  ${fmt(t.value).padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
-  }
+  for (const t of signalingTargets(load)) lines.push(targetLine(t, load.quick));
   return lines.join('\n');
 }
 

@@ -22,6 +22,7 @@ import {
   median,
   signalingTargets,
   svgChart,
+  targetLine,
   targets,
   THROUGHPUT_FIGURES,
 } from './bench-report.mjs';
@@ -176,11 +177,7 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
   if (bridges.length > 0)
     console.log('\nbridge to a WebSocket echo backend against the echo route (issue 5)');
   for (const b of bridges) {
-    for (const t of b.targets) {
-      const verdict = quick ? 'not checked (quick)' : t.pass ? 'PASS' : 'MISS';
-      const value = t.bound.includes('ms') ? t.value.toFixed(2) : t.value.toFixed(3);
-      console.log(`  ${verdict.padEnd(4)}  ${value.padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`);
-    }
+    for (const t of b.targets) console.log(targetLine(t, quick, { ratio: !t.bound.includes('ms') }));
   }
 
   const record = {

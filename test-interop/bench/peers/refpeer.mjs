@@ -58,6 +58,28 @@ const bytes = (/** @type {any} */ d) =>
  * @property {() => void} close
  */
 
+/**
+ * The answerer's side of a W3C-shaped RTCPeerConnection (werift, wrtc): apply the offer, answer,
+ * add the browser's candidates (those `skip` does not leave out).
+ * @param {any} pc
+ * @param {(m: any) => void} send
+ * @param {(candidate: string) => boolean} [skip]
+ * @returns {Session}
+ */
+function w3cSession(pc, send, skip = () => false) {
+  return {
+    async offer(sdp) {
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      send({ type: 'answer', sdp: pc.localDescription?.sdp ?? '' });
+    },
+    async candidate(c) {
+      if (c && !skip(c.candidate)) await pc.addIceCandidate(c);
+    },
+    close: () => void pc.close(),
+  };
+}
+
 /** @type {Record<string, (send: (m: any) => void) => Promise<Session>>} */
 const stacks = {
   async ndc(send) {
@@ -134,21 +156,11 @@ const stacks = {
       if (dc.readyState === 'open') ready();
       else dc.stateChanged.subscribe((s) => s === 'open' && ready());
     });
-    return {
-      async offer(sdp) {
-        await pc.setRemoteDescription({ type: 'offer', sdp });
-        await pc.setLocalDescription(await pc.createAnswer());
-        send({ type: 'answer', sdp: pc.localDescription?.sdp ?? '' });
-      },
-      async candidate(c) {
-        // werift resolves a browser's mDNS host candidate (*.local) itself, and here that lookup
-        // takes 10 s or never answers (connects took 10.8 s in Chromium, timed out in Firefox):
-        // leave them out; the browser's checks still reach werift, which learns their address
-        // as peer-reflexive, the way node-datachannel does.
-        if (c && !/\s\S+\.local\s/.test(c.candidate)) await pc.addIceCandidate(c);
-      },
-      close: () => void pc.close(),
-    };
+    // werift resolves a browser's mDNS host candidate (*.local) itself, and here that lookup takes
+    // 10 s or never answers (connects took 10.8 s in Chromium, timed out in Firefox): leave them
+    // out; the browser's checks still reach werift, which learns their address as peer-reflexive,
+    // the way node-datachannel does.
+    return w3cSession(pc, send, (candidate) => /\s\S+\.local\s/.test(candidate));
   },
 
   async wrtc(send) {
@@ -177,17 +189,7 @@ const stacks = {
         ),
       });
     };
-    return {
-      async offer(sdp) {
-        await pc.setRemoteDescription({ type: 'offer', sdp });
-        await pc.setLocalDescription(await pc.createAnswer());
-        send({ type: 'answer', sdp: pc.localDescription?.sdp ?? '' });
-      },
-      async candidate(c) {
-        if (c) await pc.addIceCandidate(c);
-      },
-      close: () => pc.close(),
-    };
+    return w3cSession(pc, send);
   },
 };
 
