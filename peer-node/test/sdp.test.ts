@@ -33,7 +33,7 @@ test('maxMessageSizeOf reads a=max-message-size, 65536 when absent (RFC 8841 §6
   assert.equal(maxMessageSizeOf(undefined), null);
 });
 
-test('asDtlsServer reads an offer\'s a=setup:actpass as active (the gateway answers passive), nothing else', () => {
+test("asDtlsServer reads an offer's a=setup:actpass as active (the gateway answers passive), nothing else", () => {
   const offer = OFFER.replace('a=mid:0\r\n', 'a=mid:0\r\na=setup:actpass\r\n');
   assert.equal(asDtlsServer(offer), OFFER.replace('a=mid:0\r\n', 'a=mid:0\r\na=setup:active\r\n'));
   assert.equal(asDtlsServer(offer.replaceAll('\r\n', '\n')).includes('a=setup:active\n'), true);
