@@ -1,8 +1,8 @@
 // `npm run bench [-- --quick] [--project chromium|firefox] [--docs]`: install what is missing,
-// build, measure the machine's UDP loopback ceiling, run the Playwright benches
-// (test-interop/bench/*.bench.ts: the comparison of the gateway with the other stacks, and the
-// bridge benches), then print each browser's table with the issue's targets (PASS or MISS) and
-// write the run as JSON (test-interop/test-results/bench/runs/). `--quick` runs every measurement
+// build, measure the machine's UDP loopback ceiling and the signaling server under load, run the
+// Playwright benches (test-interop/bench/*.bench.ts: the gateway against the other stacks, one
+// gateway holding many sessions, the bridge benches), then print each browser's table with the
+// issues' targets (PASS or MISS) and write the run as JSON (bench-runs/, kept across runs). `--quick` runs every measurement
 // briefly and checks no target (npm test runs it so that the harness cannot rot); `--docs` also
 // writes the charts and the run into docs/bench/.
 import { spawnSync } from 'node:child_process';
@@ -28,6 +28,10 @@ import {
 } from './bench-report.mjs';
 
 const RESULTS = path.join(repo, 'test-interop/test-results/bench/results.json');
+/** The *.bench.ts files: each runs once per browser. */
+const BENCH_FILES = 4;
+/** Kept across runs: Playwright empties its output folders (test-results/) at every start. */
+const RUNS_DIR = path.join(repo, 'bench-runs');
 
 /** The installed version of a package, or "?" */
 function versionOf(pkg) {
@@ -145,6 +149,15 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
   const tests = testsOf(JSON.parse(readFileSync(RESULTS, 'utf8')));
   passed += tests.filter((t) => t.ok).length;
   failed += tests.filter((t) => !t.ok).length;
+  // A file that did not load, or a benchmark missing from the report, is a failure too.
+  const expected = BENCH_FILES * (projects.length || 2);
+  if (tests.length < expected) {
+    console.error(`bench: ${tests.length} of ${expected} benchmarks reported (playwright exited ${code})`);
+    failed += expected - tests.length;
+  } else if (code !== 0 && tests.every((t) => t.ok)) {
+    console.error(`bench: playwright exited ${code} with every benchmark passed`);
+    failed++;
+  }
 
   const compare = tests
     .flatMap((t) => t.annotations.filter((a) => a.type === 'compare'))
@@ -200,9 +213,8 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
     bridges,
     benches: others,
   };
-  const runsDir = path.join(repo, 'test-interop/test-results/bench/runs');
-  mkdirSync(runsDir, { recursive: true });
-  const file = path.join(runsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(RUNS_DIR, { recursive: true });
+  const file = path.join(RUNS_DIR, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(record, null, 2));
   console.log(`\nbench: the run is in ${path.relative(repo, file)}`);
 

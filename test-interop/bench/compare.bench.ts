@@ -84,11 +84,20 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
     await page.addScriptTag({ content: PAGE_SCRIPT });
     await page.evaluate((room) => globalThis.benchPage.answerer(room).then(() => undefined), rooms.browser);
 
+    const unavailable: Partial<Record<PeerKind, string>> = {};
     /** A failure names the peer and the step, and keeps what the Node peers printed. */
-    const step = async <T>(peer: PeerKind, what: string, run: () => Promise<T>): Promise<T> => {
+    const step = async <T>(peer: PeerKind, what: string, run: () => Promise<T>): Promise<T | undefined> => {
       try {
         return await run();
       } catch (err) {
+        // A peer with a known failure that connected in its probe can still fail later (werift in
+        // Firefox: a channel that never opened, once): recorded as not measured, with both.
+        const known = KNOWN_FAILURES[`${testInfo.project.name}:${peer}`];
+        if (known) {
+          const why = err instanceof Error ? err.message : String(err);
+          unavailable[peer] = `${known}. This run: it connected in the probe, then ${what} failed: ${why}`;
+          return undefined;
+        }
         for (const [i, proc] of procs.entries()) {
           await testInfo.attach(`refpeer-${NODE_PEERS[i]}.log`, {
             body: proc.output(),
@@ -101,7 +110,6 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
       }
     };
     // A peer with a known failure in this browser gets one try before anything is measured.
-    const unavailable: Partial<Record<PeerKind, string>> = {};
     for (const peer of PEERS) {
       const known = KNOWN_FAILURES[`${testInfo.project.name}:${peer}`];
       if (!known) continue;
@@ -125,6 +133,7 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
     // Connection setup first, on a quiet page: sequential, then all at once.
     for (const peer of measured) {
       for (const parallel of [false, true]) {
+        if (unavailable[peer]) continue;
         const times = await step(peer, parallel ? 'setups at once' : 'setups one after another', () =>
           page.evaluate(({ room, n, parallel }) => globalThis.benchPage.setups(room, n, parallel), {
             room: rooms[peer],
@@ -132,7 +141,7 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
             parallel,
           }),
         );
-        for (const t of times) add(peer, 0, parallel ? 'setup parallel ms' : 'setup ms', t);
+        for (const t of times ?? []) add(peer, 0, parallel ? 'setup parallel ms' : 'setup ms', t);
       }
     }
 
@@ -140,6 +149,7 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
     for (let round = 0; round < PLAN.rounds; round++) {
       const order = measured.map((_, i) => measured[(i + round) % measured.length]!);
       for (const peer of order) {
+        if (unavailable[peer]) continue;
         const figures = await step(peer, `round ${round}`, () =>
           page.evaluate(
             async ({ room, plan, n }) => {
@@ -184,17 +194,25 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
             { peer, room: rooms[peer], plan: PLAN, n: n++ },
           ),
         );
-        for (const [figure, value] of figures) add(peer, round, figure, value);
+        for (const [figure, value] of figures ?? []) add(peer, round, figure, value);
       }
     }
 
     const browser = `${testInfo.project.name} ${page.context().browser()?.version() ?? ''}`.trim();
-    const result = { browser, quick: QUICK, plan: PLAN, unavailable, samples };
+    // A peer that became unavailable part way leaves no figures behind.
+    const kept = samples.filter((s) => !unavailable[s.peer]);
+    const result = { browser, quick: QUICK, plan: PLAN, unavailable, samples: kept };
     writeFileSync(testInfo.outputPath('compare.json'), JSON.stringify(result, null, 2));
     testInfo.annotations.push({ type: 'compare', description: JSON.stringify(result) });
     // Every figure of every peer was measured: a peer that could not connect or finish fails above.
     const perPeer = PLAN.rounds * 10 + PLAN.setups * 2;
-    for (const peer of measured) expect(samples.filter((s) => s.peer === peer)).toHaveLength(perPeer);
+    for (const peer of measured.filter((p) => !unavailable[p])) {
+      expect(kept.filter((s) => s.peer === peer)).toHaveLength(perPeer);
+    }
+    // Only a peer with a known failure may drop out.
+    for (const peer of Object.keys(unavailable)) {
+      expect(KNOWN_FAILURES[`${testInfo.project.name}:${peer}`], peer).toBeDefined();
+    }
   } finally {
     for (const proc of procs) await proc.stop();
   }

@@ -29,6 +29,8 @@ if (!Number.isSafeInteger(count) || count < 1) {
 
 /** @param {unknown} m */
 const tell = (m) => process.send?.(m);
+// A child whose parent is gone (killed at its deadline) goes too.
+process.on('disconnect', () => process.exit(1));
 
 if (values.role === 'receive') {
   const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
@@ -82,6 +84,11 @@ if (values.role === 'receive') {
   /** @param {import('node:child_process').ChildProcess} child @returns {Promise<any>} */
   const next = (child) => new Promise((resolve) => child.once('message', resolve));
   const receiver = await start(['--role', 'receive']);
+  // Nothing arrived, or the sender hung: fail within a bound, and take the children along.
+  setTimeout(() => {
+    console.error('udp-blast: no result within 30 s');
+    process.exit(1);
+  }, 30_000).unref();
   const { port } = await next(receiver);
   const received = next(receiver);
   const sender = await start(['--role', 'send', '--port', String(port), '--count', String(count)]);
@@ -97,4 +104,6 @@ if (values.role === 'receive') {
       receiveMBps: r.bytes / 1e6 / r.seconds,
     }),
   );
+  // The children listen for the parent's going (above): leaving ends them too.
+  process.exit(0);
 }

@@ -208,11 +208,15 @@ async function startReference() {
     if (m.type === 'offer') {
       end(m.from);
       const to = m.from;
+      // The session resolves once the offer is applied: candidates wait for it (chained below).
       const session = /** @type {NonNullable<(typeof stacks)[string]>} */ (stacks[kind])((msg) =>
         signal.send({ ...msg, to }),
-      );
+      ).then(async (s) => {
+        await s.offer(m.sdp);
+        return s;
+      });
       sessions.set(to, session);
-      void session.then((s) => s.offer(m.sdp)).catch((err) => console.error(`offer from ${to}: ${err}`));
+      session.catch((err) => console.error(`offer from ${to}: ${err}`));
     } else if (m.type === 'candidate') {
       void sessions
         .get(m.from)
