@@ -2,19 +2,14 @@
  * The comparison bench's page code (service.mjs and page.mjs) as one classic script for
  * page.addScriptTag (import/export lines removed), and how a bench starts a Node peer.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { classicScript } from '../../fixtures/classicScript.js';
 import { startProcess, type Proc } from '../../fixtures/processes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const PAGE_SCRIPT = ['service.mjs', 'page.mjs']
-  .map((f) => readFileSync(path.join(here, f), 'utf8'))
-  .join('\n')
-  .replace(/^import .*$/gm, '')
-  .replace(/^export /gm, '')
-  .concat('\nglobalThis.benchPage = benchPage;\n');
+export const PAGE_SCRIPT = classicScript(here, ['service.mjs', 'page.mjs'], ['benchPage']);
 
 export const NODE_PEERS = ['gateway', 'ndc', 'werift', 'wrtc'] as const;
 export type NodePeer = (typeof NODE_PEERS)[number];
