@@ -33,6 +33,70 @@ export function quantile(values, q) {
 }
 
 /**
+ * A distribution-free interval for the median of `values`: the order statistics that cover the
+ * true median with at least `confidence` (the count of values below it is Binomial(n, ½)). Null
+ * when there are too few values for that confidence (fewer than 6 for 95%).
+ * @param {number[]} values
+ * @param {number} [confidence]
+ * @returns {{ low: number; high: number; confidence: number } | null}
+ */
+export function medianInterval(values, confidence = 0.95) {
+  const s = [...values].sort((a, b) => a - b);
+  const n = s.length;
+  // P(X = i) for X ~ Binomial(n, 1/2), cumulated: the largest k with 2·P(X < k) ≤ 1 − confidence.
+  let below = 0;
+  let term = 0.5 ** n;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    if (2 * (below + term) > 1 - confidence) break;
+    below += term;
+    term = (term * (n - i)) / (i + 1);
+    k = i + 1;
+  }
+  if (k === 0) return null;
+  return {
+    low: /** @type {number} */ (s[k - 1]),
+    high: /** @type {number} */ (s[n - k]),
+    confidence: 1 - 2 * below,
+  };
+}
+
+/**
+ * Spearman's rank correlation of two equally long series (ties get their mean rank); NaN when
+ * either does not vary.
+ * @param {number[]} x
+ * @param {number[]} y
+ */
+export function spearman(x, y) {
+  /** @param {number[]} v */
+  const ranks = (v) => {
+    const order = v.map((value, i) => ({ value, i })).sort((a, b) => a.value - b.value);
+    const r = new Array(v.length).fill(0);
+    for (let start = 0; start < order.length;) {
+      let end = start;
+      while (end + 1 < order.length && order[end + 1].value === order[start].value) end++;
+      for (let j = start; j <= end; j++) r[order[j].i] = (start + end) / 2 + 1;
+      start = end + 1;
+    }
+    return r;
+  };
+  const rx = ranks(x);
+  const ry = ranks(y);
+  const mean = (/** @type {number[]} */ v) => v.reduce((a, b) => a + b, 0) / v.length;
+  const mx = mean(rx);
+  const my = mean(ry);
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < rx.length; i++) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) ** 2;
+    syy += (ry[i] - my) ** 2;
+  }
+  return sxx === 0 || syy === 0 ? NaN : sxy / Math.sqrt(sxx * syy);
+}
+
+/**
  * @typedef {{ peer: string; round: number; figure: string; value: number }} Sample
  * @typedef {{ median: number; min: number; max: number; p95: number; n: number }} Stat
  * @typedef {{ browser: string; quick: boolean; samples: Sample[]; unavailable?: Record<string, string> }} CompareResult
@@ -155,14 +219,15 @@ const fmt = (v) =>
 /**
  * One target as a line of the table: PASS or MISS (or "not checked" in quick runs), the value,
  * the bound, what it is. Ratios print with three decimals, so that a MISS never reads as its bound.
- * @param {{ target: string; value: number; bound: string; pass: boolean }} t
+ * @param {{ target: string; value: number; bound: string; pass: boolean; note?: string }} t
  * @param {boolean} quick
  * @param {{ ratio?: boolean }} [options]
  */
 export function targetLine(t, quick, { ratio = false } = {}) {
   const verdict = quick ? 'not checked (quick)' : t.pass ? 'PASS' : 'MISS';
   const value = ratio ? t.value.toFixed(3) : fmt(t.value);
-  return `  ${verdict.padEnd(4)}  ${value.padStart(7)}  ${t.bound.padEnd(9)} ${t.target}`;
+  const note = t.note ? ` (${t.note})` : '';
+  return `  ${verdict.padEnd(4)}  ${value.padStart(7)}  ${t.bound.padEnd(9)} ${t.target}${note}`;
 }
 
 /**
@@ -386,16 +451,24 @@ export function formatSignaling(load) {
 }
 
 /**
- * The bridge's targets (issue 5) from bridge.bench.ts's summary.
- * @param {{ browser: string; throughputRatio: number; addedRttMedianMs: number }} summary
+ * The bridge's targets (issue 5) from bridge.bench.ts's summary. The throughput ratio is the median
+ * of the rounds' ratios; a round's ratio swings widely (a loss on loopback halves SCTP's window),
+ * so its 95% interval is printed beside it.
+ * @param {{ browser: string; throughputRatio: number; ratios?: number[]; addedRttMedianMs: number }} summary
  */
 export function bridgeTargets(summary) {
+  const interval = medianInterval(summary.ratios ?? []);
   return [
     {
       target: `${summary.browser}: bridge ÷ echo route throughput`,
       value: summary.throughputRatio,
       bound: '≥ 0.90',
       pass: summary.throughputRatio >= 0.9,
+      ...(interval
+        ? {
+            note: `${Math.round(interval.confidence * 100)}% interval ${interval.low.toFixed(3)}–${interval.high.toFixed(3)}, ${summary.ratios?.length} rounds`,
+          }
+        : {}),
     },
     {
       target: `${summary.browser}: round trip added by the bridge`,
@@ -404,4 +477,21 @@ export function bridgeTargets(summary) {
       pass: summary.addedRttMedianMs < 1,
     },
   ];
+}
+
+/**
+ * What loss on loopback did to the bridge bench's rounds: UDP receive-buffer drops per MB on each
+ * route, and the rank correlation of a round's throughput with its drops (both routes' rounds).
+ * Null for a summary without per-round figures.
+ * @param {{ cpu?: Record<string, { udpDropsPerMB?: number }>; perRound?: { echoMBps: number[]; bridgeMBps: number[]; echoUdpDrops: number[]; bridgeUdpDrops: number[] } }} summary
+ */
+export function bridgeLoss(summary) {
+  const r = summary.perRound;
+  if (!r || r.echoMBps.length === 0) return null;
+  const perMB = (/** @type {string} */ route) => summary.cpu?.[route]?.udpDropsPerMB;
+  const rho = spearman([...r.echoMBps, ...r.bridgeMBps], [...r.echoUdpDrops, ...r.bridgeUdpDrops]);
+  return (
+    `UDP receive-buffer drops per MB: echo route ${fmt(perMB('echo') ?? NaN)}, bridge ${fmt(perMB('ws-echo') ?? NaN)}; ` +
+    `rank correlation of a round's MB/s with its drops ${Number.isNaN(rho) ? 'n/a' : rho.toFixed(2)}`
+  );
 }

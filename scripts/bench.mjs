@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt, ensureInstalled, repo, run } from './ensure.mjs';
 import {
+  bridgeLoss,
   bridgeTargets,
   concurrencyTargets,
   figures,
@@ -191,6 +192,8 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
     console.log('\nbridge to a WebSocket echo backend against the echo route (issue 5)');
   for (const b of bridges) {
     for (const t of b.targets) console.log(targetLine(t, quick, { ratio: !t.bound.includes('ms') }));
+    const loss = bridgeLoss(b);
+    if (loss) console.log(`        ${b.browser}: ${loss}`);
   }
 
   const record = {

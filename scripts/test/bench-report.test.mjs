@@ -3,14 +3,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  bridgeLoss,
+  bridgeTargets,
   concurrencyTargets,
   figures,
   formatConcurrency,
   formatSignaling,
   formatTable,
   median,
+  medianInterval,
   quantile,
   roundRatio,
+  spearman,
   signalingTargets,
   svgChart,
   targets,
@@ -152,4 +156,57 @@ test('signaling targets: clients, memory, rate and p99 per transport', () => {
     'socket.io: relayed messages/s': true,
   });
   assert.match(formatSignaling(load), /MISS +29000 +≥ 30000 +ws: relayed messages\/s/);
+});
+
+test('the interval for a median: order statistics with Binomial(n, ½) coverage, none when too few', () => {
+  const values = Array.from({ length: 21 }, (_, i) => 21 - i); // unsorted on purpose
+  const i21 = medianInterval(values);
+  assert.equal(i21?.low, 6);
+  assert.equal(i21?.high, 16);
+  assert.ok(i21 && i21.confidence >= 0.95 && i21.confidence < 0.98, String(i21?.confidence));
+  // Nine values: the 2nd and 8th (96.1%); six: the extremes (96.9%); five cannot reach 95%.
+  assert.deepEqual(
+    [medianInterval([1, 2, 3, 4, 5, 6, 7, 8, 9])?.low, medianInterval([1, 2, 3, 4, 5, 6, 7, 8, 9])?.high],
+    [2, 8],
+  );
+  assert.equal(medianInterval([1, 2, 3, 4, 5, 6])?.low, 1);
+  assert.equal(medianInterval([1, 2, 3, 4, 5]), null);
+  assert.equal(medianInterval([]), null);
+});
+
+test('rank correlation: monotone either way, ties, no variation', () => {
+  assert.equal(spearman([1, 2, 3, 4], [10, 20, 30, 400]), 1);
+  assert.equal(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
+  assert.ok(Math.abs(spearman([1, 2, 3, 4], [1, 3, 2, 4]) - 0.8) < 1e-9);
+  assert.ok(Number.isNaN(spearman([1, 1, 1], [1, 2, 3])));
+});
+
+test('bridge targets: the median ratio decides, its interval and the loss are printed beside it', () => {
+  const ratios = [0.7, 0.8, 0.85, 0.88, 0.89, 0.91, 0.95, 1.0, 1.2];
+  const [throughput, rtt] = bridgeTargets({
+    browser: 'chromium',
+    throughputRatio: 0.89,
+    ratios,
+    addedRttMedianMs: 0.4,
+  });
+  assert.equal(throughput?.pass, false);
+  assert.match(throughput?.note ?? '', /^96% interval 0\.800–1\.000, 9 rounds$/);
+  assert.equal(rtt?.pass, true);
+  assert.equal(
+    bridgeTargets({ browser: 'firefox', throughputRatio: 0.9, addedRttMedianMs: 1 })[0]?.pass,
+    true,
+  );
+  assert.equal(
+    bridgeTargets({ browser: 'firefox', throughputRatio: 0.9, addedRttMedianMs: 1 })[1]?.pass,
+    false,
+  );
+  const loss = bridgeLoss({
+    cpu: { echo: { udpDropsPerMB: 2 }, 'ws-echo': { udpDropsPerMB: 5 } },
+    perRound: { echoMBps: [10, 12], bridgeMBps: [8, 11], echoUdpDrops: [30, 10], bridgeUdpDrops: [50, 20] },
+  });
+  assert.equal(
+    loss,
+    "UDP receive-buffer drops per MB: echo route 2.00, bridge 5.00; rank correlation of a round's MB/s with its drops -1.00",
+  );
+  assert.equal(bridgeLoss({}), null);
 });

@@ -98,12 +98,22 @@ const stacks = {
       /** @type {() => void} */
       let low = () => undefined;
       dc.setBufferedAmountLowThreshold(benchService.HIGH_WATER / 4);
-      dc.onBufferedAmountLow(() => low());
+      // A throw out of a node-datachannel callback aborts the process (an echo sent on a channel
+      // that closed meanwhile throws): callbacks here catch and log.
+      const guarded = (/** @type {() => void} */ f) => {
+        try {
+          f();
+        } catch (err) {
+          console.error(`ndc ${dc.getLabel()}: ${String(err)}`);
+        }
+      };
+      dc.onBufferedAmountLow(() => guarded(low));
       const sendOne = (/** @type {string | Uint8Array} */ d) =>
         typeof d === 'string' ? dc.sendMessage(d) : dc.sendMessageBinary(d);
       benchService.serve({
         label: dc.getLabel(),
-        onMessage: (listener) => dc.onMessage((m) => listener(typeof m === 'string' ? m : bytes(m))),
+        onMessage: (listener) =>
+          dc.onMessage((m) => guarded(() => listener(typeof m === 'string' ? m : bytes(m)))),
         send: sendOne,
         write: benchService.bufferedWriter(
           sendOne,
