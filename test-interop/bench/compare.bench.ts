@@ -12,6 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { expect, test } from '../fixtures/test.js';
 import type { Proc } from '../fixtures/processes.js';
+import { udpReceiveDrops } from './cpu.js';
 import { NODE_PEERS, PAGE_SCRIPT, startPeer } from './peers/pageScript.js';
 
 export const PEERS = ['gateway', 'ndc', 'werift', 'wrtc', 'browser'] as const;
@@ -63,6 +64,8 @@ interface BenchPage {
 }
 declare global {
   var benchPage: BenchPage;
+  /** Exposed by the test: UDP datagrams dropped for a full receive buffer so far (cpu.ts). */
+  var benchUdpDrops: () => Promise<number>;
 }
 
 test('the gateway against browser↔browser, werift, wrtc and bare node-datachannel', async ({
@@ -79,6 +82,7 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
     for (const kind of NODE_PEERS) {
       procs.push((await startPeer(kind, stack.signalUrl, rooms[kind])).proc);
     }
+    await page.exposeFunction('benchUdpDrops', udpReceiveDrops);
     await page.goto(`${stack.serverUrl}/`);
     await page.waitForFunction(() => 'rtcgate' in globalThis);
     await page.addScriptTag({ content: PAGE_SCRIPT });
@@ -158,6 +162,8 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
               const { conn, echo } = await globalThis.benchPage.connect(room);
               const b = globalThis.benchPage;
               const out: [string, number][] = [];
+              // Loss on loopback during the four bulk transfers: each one halves SCTP's window.
+              const dropsBefore = await globalThis.benchUdpDrops();
               for (const size of [16 * 1024, 64 * 1024]) {
                 const count = plan.bulkBytes / size;
                 const kib = size / 1024;
@@ -170,6 +176,11 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
                   (await b.download(conn, `source-${n}-${kib}`, count, size)).mbps,
                 ]);
               }
+              const bulkMB = (4 * plan.bulkBytes) / 1e6;
+              out.push([
+                'bulk: UDP drops per MB',
+                ((await globalThis.benchUdpDrops()) - dropsBefore) / bulkMB,
+              ]);
               for (const size of [100, 1024]) {
                 const name = size === 100 ? '100 B' : '1 KiB';
                 out.push([
@@ -205,7 +216,7 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
     writeFileSync(testInfo.outputPath('compare.json'), JSON.stringify(result, null, 2));
     testInfo.annotations.push({ type: 'compare', description: JSON.stringify(result) });
     // Every figure of every peer was measured: a peer that could not connect or finish fails above.
-    const perPeer = PLAN.rounds * 10 + PLAN.setups * 2;
+    const perPeer = PLAN.rounds * 11 + PLAN.setups * 2;
     for (const peer of measured.filter((p) => !unavailable[p])) {
       expect(kept.filter((s) => s.peer === peer)).toHaveLength(perPeer);
     }
