@@ -342,7 +342,7 @@ export const THROUGHPUT_FIGURES = THROUGHPUT;
 /**
  * @typedef {{ sessions: number; connectSeconds: number; connected: number; failedConnects: number;
  *   echoesOk: number; echoesFailed: number; rssMiB: number; rssPerSessionKiB: number;
- *   eventLoopP99Ms: number; eventLoopMaxMs: number }} ConcurrencyStep
+ *   eventLoopP99Ms: number; eventLoopMaxMs: number; udpDropsDuringConnect?: number }} ConcurrencyStep
  * @typedef {{ browser: string; quick: boolean; idleRssMiB: number; steps: ConcurrencyStep[];
  *   maxSessions: number }} ConcurrencyResult
  */
@@ -379,11 +379,11 @@ export function concurrencyTargets(result) {
 export function formatConcurrency(result) {
   const lines = [
     `${result.browser}${result.quick ? ' (quick)' : ''}: one gateway, many sessions (idle RSS ${fmt(result.idleRssMiB)} MiB)`,
-    '  sessions  connect s  failed  echoes ok/failed  RSS MiB  KiB/session  loop p99 ms  loop max ms',
+    '  sessions  connect s  failed  echoes ok/failed  RSS MiB  KiB/session  loop p99 ms  loop max ms  UDP drops',
   ];
   for (const s of result.steps) {
     lines.push(
-      `  ${String(s.sessions).padStart(8)}  ${fmt(s.connectSeconds).padStart(9)}  ${String(s.failedConnects).padStart(6)}  ${`${s.echoesOk}/${s.echoesFailed}`.padStart(16)}  ${fmt(s.rssMiB).padStart(7)}  ${fmt(s.rssPerSessionKiB).padStart(11)}  ${fmt(s.eventLoopP99Ms).padStart(11)}  ${fmt(s.eventLoopMaxMs).padStart(11)}`,
+      `  ${String(s.sessions).padStart(8)}  ${fmt(s.connectSeconds).padStart(9)}  ${String(s.failedConnects).padStart(6)}  ${`${s.echoesOk}/${s.echoesFailed}`.padStart(16)}  ${fmt(s.rssMiB).padStart(7)}  ${fmt(s.rssPerSessionKiB).padStart(11)}  ${fmt(s.eventLoopP99Ms).padStart(11)}  ${fmt(s.eventLoopMaxMs).padStart(11)}  ${(s.udpDropsDuringConnect === undefined ? '–' : String(s.udpDropsDuringConnect)).padStart(9)}`,
     );
   }
   for (const t of concurrencyTargets(result)) lines.push(targetLine(t, result.quick));

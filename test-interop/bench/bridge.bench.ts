@@ -5,7 +5,7 @@
  * bridge adds). Rounds interleave the two, so a noisy neighbour hits both alike. CPU time per MB of
  * each route is sampled around the counted rounds (cpu.ts), to tell CPU cost from waiting, and so
  * are the UDP datagrams the kernel dropped for a full receive buffer: on this machine a round's
- * throughput swings by 2× with them (docs/benchmarks.md), hence 21 rounds and an interval.
+ * throughput swings by 2× with them (docs/benchmarks.md), hence 15 rounds and an interval.
  */
 import { writeFileSync } from 'node:fs';
 import type { BridgeChannel } from '../../client-web/src/lib/index.js';
@@ -15,7 +15,7 @@ import { median } from './median.js';
 
 /** `npm run bench -- --quick` (and `npm test`): every path once, briefly, no targets checked. */
 const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = QUICK ? 1 : 21;
+const ROUNDS = QUICK ? 1 : 15;
 const BYTES = (QUICK ? 1 : 16) * 1024 * 1024;
 /** Round trips are timed in blocks: Firefox rounds performance.now() to 1 ms. */
 const PINGS_PER_BLOCK = 50;

@@ -51,7 +51,7 @@ interface BenchPage {
   connect(
     room: string,
     timeoutMs?: number,
-  ): Promise<{ conn: unknown; echo: RTCDataChannel; setupMs: number }>;
+  ): Promise<{ conn: unknown; echo: RTCDataChannel; setupMs: number; phases: SetupPhases }>;
   upload(conn: unknown, label: string, count: number, size: number): Promise<{ mbps: number; rate: number }>;
   download(
     conn: unknown,
@@ -60,8 +60,21 @@ interface BenchPage {
     size: number,
   ): Promise<{ mbps: number; rate: number }>;
   roundTrips(echo: RTCDataChannel, n: number): Promise<{ each: number[]; blockMeans: number[] }>;
-  setups(room: string, n: number, parallel: boolean): Promise<number[]>;
+  setups(room: string, n: number, parallel: boolean): Promise<{ setupMs: number; phases: SetupPhases }[]>;
 }
+/** Where a setup's time went, ms from its start (peers/page.mjs). */
+interface SetupPhases {
+  offerSent: number;
+  answerIn: number;
+  iceConnected: number;
+  dtlsConnected: number;
+}
+const PHASE_NAMES: Record<keyof SetupPhases, string> = {
+  offerSent: 'offer sent',
+  answerIn: 'answer in',
+  iceConnected: 'ICE connected',
+  dtlsConnected: 'DTLS connected',
+};
 declare global {
   var benchPage: BenchPage;
   /** Exposed by the test: UDP datagrams dropped for a full receive buffer so far (cpu.ts). */
@@ -145,7 +158,13 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
             parallel,
           }),
         );
-        for (const t of times ?? []) add(peer, 0, parallel ? 'setup parallel ms' : 'setup ms', t);
+        const name = parallel ? 'setup parallel' : 'setup';
+        for (const t of times ?? []) {
+          add(peer, 0, `${name} ms`, t.setupMs);
+          // The phases, as rows of their own ("setup: ICE connected ms"): where a slow setup waits.
+          for (const [phase, label] of Object.entries(PHASE_NAMES))
+            add(peer, 0, `${name}: ${label} ms`, t.phases[phase as keyof SetupPhases]);
+        }
       }
     }
 
@@ -216,7 +235,7 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
     writeFileSync(testInfo.outputPath('compare.json'), JSON.stringify(result, null, 2));
     testInfo.annotations.push({ type: 'compare', description: JSON.stringify(result) });
     // Every figure of every peer was measured: a peer that could not connect or finish fails above.
-    const perPeer = PLAN.rounds * 11 + PLAN.setups * 2;
+    const perPeer = PLAN.rounds * 11 + PLAN.setups * 2 * (1 + Object.keys(PHASE_NAMES).length);
     for (const peer of measured.filter((p) => !unavailable[p])) {
       expect(kept.filter((s) => s.peer === peer)).toHaveLength(perPeer);
     }

@@ -9,6 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { udpReceiveDrops } from './cpu.js';
 import { expect, test } from '../fixtures/test.js';
 import { PAGE_SCRIPT, startPeer } from './peers/pageScript.js';
 
@@ -35,6 +36,8 @@ export interface ConcurrencyStep {
   gatewaySessions: number;
   /** Up to three distinct reasons new sessions failed to connect. */
   errors: string[];
+  /** UDP datagrams dropped for a full receive buffer while this step connected (cpu.ts). */
+  udpDropsDuringConnect: number;
 }
 
 declare global {
@@ -82,6 +85,7 @@ test('one gateway holding many browser sessions', async ({
       }
       // The new sessions, spread over the pages, each page BATCH at a time.
       const started = Date.now();
+      const dropsBefore = udpReceiveDrops();
       const perPage = pages.map((_, i) =>
         Math.max(
           0,
@@ -123,6 +127,7 @@ test('one gateway holding many browser sessions', async ({
         ),
       );
       const connectSeconds = (Date.now() - started) / 1000;
+      const udpDropsDuringConnect = udpReceiveDrops() - dropsBefore;
       const connected = made.reduce((a, m) => a + m.ok, 0);
       const failedConnects = made.reduce((a, m) => a + m.failed, 0);
       const errors = [...new Set(made.flatMap((m) => m.errors))].slice(0, 3);
@@ -166,6 +171,7 @@ test('one gateway holding many browser sessions', async ({
         eventLoopMaxMs: s.eventLoop.maxMs,
         gatewaySessions: s.sessions,
         errors,
+        udpDropsDuringConnect,
       };
       steps.push(step);
       console.log(JSON.stringify(step));

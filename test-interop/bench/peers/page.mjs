@@ -86,25 +86,44 @@ async function answerer(room) {
 }
 
 /**
+ * Where a connect's time went, in ms from its start: the offer sent (signaling joined, the
+ * RTCPeerConnection made, createOffer and setLocalDescription done), the answer applied, ICE
+ * connected, DTLS connected. The first channel open is the setup time itself.
+ * @typedef {{ offerSent: number; answerIn: number; iceConnected: number; dtlsConnected: number }} SetupPhases
+ */
+/**
  * Connects to the room's gateway; resolves with the connection, its open `echo` channel and the
  * setup time: from the call (signaling connect and join included, a few ms on loopback) to the
- * first channel open.
+ * first channel open, and the phases of it.
  * @param {string} room
  * @param {number} [timeoutMs]
  */
 async function connect(room, timeoutMs = 20_000) {
   const started = performance.now();
+  /** @type {SetupPhases} */
+  const phases = { offerSent: NaN, answerIn: NaN, iceConnected: NaN, dtlsConnected: NaN };
+  const mark = (/** @type {keyof SetupPhases} */ phase) => {
+    if (Number.isNaN(phases[phase])) phases[phase] = performance.now() - started;
+  };
   const conn = await rtcgate.GatewayConnection.connect({
     room,
     offerer: 'browser',
     transport: 'ws',
     channels: [{ label: 'echo' }],
     timeoutMs,
+    onEvent: (/** @type {any} */ e) => {
+      if (e.kind === 'signaling' && e.detail === 'sent offer') mark('offerSent');
+      if (e.kind === 'signalingState' && e.state === 'stable' && !Number.isNaN(phases.offerSent))
+        mark('answerIn');
+      if (e.kind === 'iceConnectionState' && (e.state === 'connected' || e.state === 'completed'))
+        mark('iceConnected');
+      if (e.kind === 'dtlsState' && e.state === 'connected') mark('dtlsConnected');
+    },
   });
   const setupMs = performance.now() - started;
   const echo = /** @type {RTCDataChannel} */ (conn.channels.get('echo'));
   echo.binaryType = 'arraybuffer';
-  return { conn, echo, setupMs };
+  return { conn, echo, setupMs, phases };
 }
 
 /** @param {number} ms @param {string} what */
@@ -215,28 +234,28 @@ async function roundTrips(echo, n) {
 }
 
 /**
- * Setup times of `n` connections: one after another (`parallel` false) or all at once. Each is
- * checked with one echo, then ended.
+ * Setup times of `n` connections, with their phases: one after another (`parallel` false) or all
+ * at once. Each is checked with one echo, then ended.
  * @param {string} room
  * @param {number} n
  * @param {boolean} parallel
  */
 async function setups(room, n, parallel) {
   const one = async () => {
-    const { conn, echo, setupMs } = await connect(room);
+    const { conn, echo, setupMs, phases } = await connect(room);
     await rtcgate.echo(echo, 'ping', 10_000);
-    return { conn, setupMs };
+    return { conn, setupMs, phases };
   };
   if (parallel) {
     const made = await Promise.all(Array.from({ length: n }, one));
     for (const { conn } of made) conn.close('bench done');
-    return made.map((m) => m.setupMs);
+    return made.map(({ setupMs, phases }) => ({ setupMs, phases }));
   }
   const times = [];
   for (let i = 0; i < n; i++) {
-    const { conn, setupMs } = await one();
+    const { conn, setupMs, phases } = await one();
     conn.close('bench done');
-    times.push(setupMs);
+    times.push({ setupMs, phases });
   }
   return times;
 }
