@@ -64,12 +64,14 @@ interface BenchPage {
 }
 /** Where a setup's time went, ms from its start (peers/page.mjs). */
 interface SetupPhases {
+  joined: number;
   offerSent: number;
   answerIn: number;
   iceConnected: number;
   dtlsConnected: number;
 }
 const PHASE_NAMES: Record<keyof SetupPhases, string> = {
+  joined: 'joined',
   offerSent: 'offer sent',
   answerIn: 'answer in',
   iceConnected: 'ICE connected',

@@ -86,10 +86,11 @@ async function answerer(room) {
 }
 
 /**
- * Where a connect's time went, in ms from its start: the offer sent (signaling joined, the
- * RTCPeerConnection made, createOffer and setLocalDescription done), the answer applied, ICE
- * connected, DTLS connected. The first channel open is the setup time itself.
- * @typedef {{ offerSent: number; answerIn: number; iceConnected: number; dtlsConnected: number }} SetupPhases
+ * Where a connect's time went, in ms from its start: joined (the signaling WebSocket open and the
+ * room joined), the offer sent (the RTCPeerConnection made, createOffer and setLocalDescription
+ * done), the answer applied, ICE connected, DTLS connected. The first channel open is the setup
+ * time itself.
+ * @typedef {{ joined: number; offerSent: number; answerIn: number; iceConnected: number; dtlsConnected: number }} SetupPhases
  */
 /**
  * Connects to the room's gateway; resolves with the connection, its open `echo` channel and the
@@ -101,7 +102,7 @@ async function answerer(room) {
 async function connect(room, timeoutMs = 20_000) {
   const started = performance.now();
   /** @type {SetupPhases} */
-  const phases = { offerSent: NaN, answerIn: NaN, iceConnected: NaN, dtlsConnected: NaN };
+  const phases = { joined: NaN, offerSent: NaN, answerIn: NaN, iceConnected: NaN, dtlsConnected: NaN };
   const mark = (/** @type {keyof SetupPhases} */ phase) => {
     if (Number.isNaN(phases[phase])) phases[phase] = performance.now() - started;
   };
@@ -112,6 +113,7 @@ async function connect(room, timeoutMs = 20_000) {
     channels: [{ label: 'echo' }],
     timeoutMs,
     onEvent: (/** @type {any} */ e) => {
+      if (e.kind === 'signaling' && e.detail.startsWith('joined room')) mark('joined');
       if (e.kind === 'signaling' && e.detail === 'sent offer') mark('offerSent');
       if (e.kind === 'signalingState' && e.state === 'stable' && !Number.isNaN(phases.offerSent))
         mark('answerIn');
