@@ -103,14 +103,19 @@ export function spearman(x, y) {
  */
 
 /**
- * Per figure and peer: median, spread (min–max) and p95 of the samples.
+ * Per figure and peer: median, spread (min–max) and p95 of the samples. A value that was not
+ * measured (NaN, which JSON carries as null: a setup phase whose event never came) is left out,
+ * not counted as 0; a figure with none measured reads NaN.
  * @param {Sample[]} samples
  * @returns {Record<string, Record<string, Stat>>}
  */
 export function figures(samples) {
   /** @type {Record<string, Record<string, number[]>>} */
   const by = {};
-  for (const s of samples) ((by[s.figure] ??= {})[s.peer] ??= []).push(s.value);
+  for (const s of samples) {
+    const values = ((by[s.figure] ??= {})[s.peer] ??= []);
+    if (typeof s.value === 'number' && Number.isFinite(s.value)) values.push(s.value);
+  }
   /** @type {Record<string, Record<string, Stat>>} */
   const out = {};
   for (const [figure, peers] of Object.entries(by)) {
@@ -118,8 +123,8 @@ export function figures(samples) {
     for (const [peer, values] of Object.entries(peers)) {
       out[figure][peer] = {
         median: median(values),
-        min: Math.min(...values),
-        max: Math.max(...values),
+        min: values.length ? Math.min(...values) : NaN,
+        max: values.length ? Math.max(...values) : NaN,
         p95: quantile(values, 0.95),
         n: values.length,
       };
@@ -489,7 +494,14 @@ export function bridgeLoss(summary) {
   const r = summary.perRound;
   if (!r || r.echoMBps.length === 0) return null;
   const perMB = (/** @type {string} */ route) => summary.cpu?.[route]?.udpDropsPerMB;
-  const rho = spearman([...r.echoMBps, ...r.bridgeMBps], [...r.echoUdpDrops, ...r.bridgeUdpDrops]);
+  // Rounds whose drops were not read (null in JSON) are left out.
+  const pairs = [...r.echoMBps, ...r.bridgeMBps]
+    .map((mbps, i) => [mbps, [...r.echoUdpDrops, ...r.bridgeUdpDrops][i]])
+    .filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+  const rho = spearman(
+    pairs.map(([a]) => /** @type {number} */ (a)),
+    pairs.map(([, b]) => /** @type {number} */ (b)),
+  );
   return (
     `UDP receive-buffer drops per MB: echo route ${fmt(perMB('echo') ?? NaN)}, bridge ${fmt(perMB('ws-echo') ?? NaN)}; ` +
     `rank correlation of a round's MB/s with its drops ${Number.isNaN(rho) ? 'n/a' : rho.toFixed(2)}`

@@ -170,6 +170,7 @@ test('the interval for a median: order statistics with Binomial(n, ½) coverage,
     [2, 8],
   );
   assert.equal(medianInterval([1, 2, 3, 4, 5, 6])?.low, 1);
+  assert.equal(medianInterval([1, 2, 3, 4, 5, 6])?.high, 6);
   assert.equal(medianInterval([1, 2, 3, 4, 5]), null);
   assert.equal(medianInterval([]), null);
 });
@@ -179,6 +180,8 @@ test('rank correlation: monotone either way, ties, no variation', () => {
   assert.equal(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
   assert.ok(Math.abs(spearman([1, 2, 3, 4], [1, 3, 2, 4]) - 0.8) < 1e-9);
   assert.ok(Number.isNaN(spearman([1, 1, 1], [1, 2, 3])));
+  // Partial ties get their mean rank: x ranks 1, 2.5, 2.5, 4 against y's 1..4 gives 0.9487.
+  assert.ok(Math.abs(spearman([1, 2, 2, 4], [1, 2, 3, 4]) - 0.9486832980505138) < 1e-9);
 });
 
 test('bridge targets: the median ratio decides, its interval and the loss are printed beside it', () => {
@@ -209,4 +212,30 @@ test('bridge targets: the median ratio decides, its interval and the loss are pr
     "UDP receive-buffer drops per MB: echo route 2.00, bridge 5.00; rank correlation of a round's MB/s with its drops -1.00",
   );
   assert.equal(bridgeLoss({}), null);
+});
+
+test('figures leave out values that were not measured (NaN, or null from JSON), not read as 0', () => {
+  const f = figures([
+    { peer: 'gateway', round: 0, figure: 'setup: ICE connected ms', value: 20 },
+    { peer: 'gateway', round: 0, figure: 'setup: ICE connected ms', value: /** @type {any} */ (null) },
+    { peer: 'gateway', round: 0, figure: 'setup: ICE connected ms', value: NaN },
+    { peer: 'gateway', round: 0, figure: 'setup: ICE connected ms', value: 30 },
+    { peer: 'ndc', round: 0, figure: 'setup: ICE connected ms', value: NaN },
+  ]);
+  assert.deepEqual(
+    [f['setup: ICE connected ms']?.gateway?.median, f['setup: ICE connected ms']?.gateway?.min],
+    [25, 20],
+  );
+  assert.ok(Number.isNaN(f['setup: ICE connected ms']?.ndc?.median));
+  assert.ok(Number.isNaN(f['setup: ICE connected ms']?.ndc?.min));
+  const loss = bridgeLoss({
+    cpu: {},
+    perRound: {
+      echoMBps: [10, 12, 11],
+      bridgeMBps: [8, 11, 9],
+      echoUdpDrops: [30, 10, /** @type {any} */ (null)],
+      bridgeUdpDrops: [50, 20, 40],
+    },
+  });
+  assert.match(loss ?? '', /rank correlation of a round's MB\/s with its drops -1\.00$/);
 });

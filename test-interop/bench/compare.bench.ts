@@ -68,14 +68,12 @@ interface SetupPhases {
   offerSent: number;
   answerIn: number;
   iceConnected: number;
-  dtlsConnected: number;
 }
 const PHASE_NAMES: Record<keyof SetupPhases, string> = {
   joined: 'joined',
   offerSent: 'offer sent',
   answerIn: 'answer in',
   iceConnected: 'ICE connected',
-  dtlsConnected: 'DTLS connected',
 };
 declare global {
   var benchPage: BenchPage;

@@ -100,18 +100,19 @@ const stacks = {
       dc.setBufferedAmountLowThreshold(benchService.HIGH_WATER / 4);
       // A throw out of a node-datachannel callback aborts the process (an echo sent on a channel
       // that closed meanwhile throws): callbacks here catch and log.
+      const label = dc.getLabel(); // read once: getLabel() throws on a destroyed channel
       const guarded = (/** @type {() => void} */ f) => {
         try {
           f();
         } catch (err) {
-          console.error(`ndc ${dc.getLabel()}: ${String(err)}`);
+          console.error(`ndc ${label}: ${String(err)}`);
         }
       };
       dc.onBufferedAmountLow(() => guarded(low));
       const sendOne = (/** @type {string | Uint8Array} */ d) =>
         typeof d === 'string' ? dc.sendMessage(d) : dc.sendMessageBinary(d);
       benchService.serve({
-        label: dc.getLabel(),
+        label,
         onMessage: (listener) =>
           dc.onMessage((m) => guarded(() => listener(typeof m === 'string' ? m : bytes(m)))),
         send: sendOne,
