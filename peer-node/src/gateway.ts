@@ -236,7 +236,9 @@ export class Gateway extends EventEmitter<GatewayEvents> {
         this.sessions.get(m.from)?.addRemoteCandidate(m.candidate);
         return;
       case 'bye':
-        this.sessions.get(m.from)?.close(`browser said bye${m.reason ? `: ${m.reason}` : ''}`);
+        this.sessions
+          .get(m.from)
+          ?.close(`browser said bye${m.reason ? `: ${m.reason}` : ''}`, false, { peerLeft: true });
         return;
       case 'peer-left':
         this.sessions.get(m.peerId)?.close(`browser left signaling (${m.reason})`);
