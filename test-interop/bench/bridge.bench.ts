@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import type { BridgeChannel } from '../../client-web/src/lib/index.js';
 import { expect, test } from '../fixtures/dc.js';
-import { cpuPerMB, exposeCpuMeter, type BenchCpu } from './cpu.js';
+import { cpuPerMB, exposeCpuMeter } from './cpu.js';
 import { median } from './median.js';
 
 /** `npm run bench -- --quick` (and `npm test`): every path once, briefly, no targets checked. */
@@ -56,7 +56,7 @@ test('bridge to a WebSocket echo backend vs the gateway echo route', async ({ dc
         await Promise.all([sending, reading]);
         return bytes / 1e6 / ((performance.now() - started) / 1000);
       };
-      const benchCpu = (globalThis as unknown as { benchCpu: BenchCpu }).benchCpu;
+      const benchCpu = globalThis.benchCpu;
       /** A counted round: the test samples CPU time and UDP drops around it (outside the timed part). */
       const counted = async (ch: BridgeChannel) => {
         await benchCpu('start');

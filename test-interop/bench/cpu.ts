@@ -96,6 +96,9 @@ export interface CpuTotals {
 
 /** The page's `benchCpu` (exposeCpuMeter): null for "start", else the interval's figures. */
 export type BenchCpu = (mark: string) => Promise<CpuTotals | null>;
+declare global {
+  var benchCpu: BenchCpu;
+}
 
 /**
  * Gives the page `benchCpu(mark)`: "start" samples, and any other mark adds the CPU used since the

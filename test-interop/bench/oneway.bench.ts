@@ -13,7 +13,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { expect, test } from '../fixtures/dc.js';
-import { cpuPerMB, exposeCpuMeter, type BenchCpu } from './cpu.js';
+import { cpuPerMB, exposeCpuMeter } from './cpu.js';
 import { median } from './median.js';
 
 /** `npm run bench -- --quick` (and `npm test`): every path once, briefly. */
@@ -105,7 +105,7 @@ test('one way at a time: the bridge against the gateway itself', async ({ dc, ha
         return mbps(started);
       };
 
-      const benchCpu = (globalThis as unknown as { benchCpu: BenchCpu }).benchCpu;
+      const benchCpu = globalThis.benchCpu;
       /** A counted transfer: the test samples CPU time around it (outside the timed part). */
       const counted = (mark: string, transfer: () => Promise<number>) => async () => {
         await benchCpu('start');
