@@ -398,13 +398,14 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       if (channel.awaitingInbound) {
         draining.push(drainThenClose(channel));
       } else if (peerLeft && (channel.state === 'open' || channel.state === 'connecting')) {
-        // The browser said bye. A page that left with end() says it only once its channels have
-        // closed, so their closes (and the messages before them, the control channel's byte
-        // count included) are already waiting in node-datachannel's callback queue, behind the
-        // bye that came over signaling. Closing the channel now would drop them (run 35: 512 KiB
-        // lost in 3 of 24 repeats). So wait for the channel's own close first (at most
-        // CLOSE_LINGER_MS: a page that just closed its PeerConnection sends none), then for any
-        // bytes it turned out to announce.
+        // The browser left: it said bye, or closed its PeerConnection. A page that left with end()
+        // does so only once its channels have closed, so their closes (and the messages before
+        // them, the control channel's byte count included) are already waiting in
+        // node-datachannel's callback queue, behind the bye that came over signaling or the
+        // state change. Closing the channel now would drop them (run 35: 512 KiB lost in 3 of 24
+        // repeats after a bye; 2026-11-28: 400 KiB after a PeerConnection close). So wait for the
+        // channel's own close first (at most CLOSE_LINGER_MS: a page that just closed its
+        // PeerConnection may send none), then for any bytes it turned out to announce.
         draining.push(within(channel.nativeClosed).then(() => drainThenClose(channel)));
       } else {
         resets.push(closeChannel(channel));
@@ -506,7 +507,11 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     this.#state = next;
     if (next === 'connected') this.#connectedAt ??= Date.now();
     emitSafely(this.#log, 'state', () => this.emit('state', next));
-    if (next === 'failed' || next === 'closed') this.close(`connection ${next}`, next === 'failed');
+    // A PeerConnection the browser closed (DTLS close_notify, SCTP ABORT or SHUTDOWN) is the browser
+    // leaving, like its bye: what it sent before is still in node-datachannel's callback queue, behind
+    // this state change (the PeerConnection's callbacks were created before any channel's).
+    if (next === 'failed') this.close('connection failed', true);
+    else if (next === 'closed') this.close('connection closed', false, { peerLeft: true });
   }
 }
 
