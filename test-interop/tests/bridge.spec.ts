@@ -208,15 +208,27 @@ test('the browser leaves with end() right after sending 4 MiB: the backend gets 
       await harness.bridgeSendStream(bridge, spec);
       // What the page had queued when it left: end() must deliver it.
       const queuedAtEnd = bridge.channel.bufferedAmount;
-      return { queuedAtEnd, drained: await conn.end() };
+      // If end() gives up, which of the page's channels had not closed (read every 500 ms).
+      let stuck: string[] = [];
+      const peek = setInterval(() => {
+        stuck = [...conn.channels.values()]
+          .filter((c) => c.readyState !== 'closed')
+          .map((c) => `${c.label}#${c.id}: ${c.readyState}, ${c.bufferedAmount} bytes queued`);
+      }, 500);
+      const started = performance.now();
+      const drained = await conn.end();
+      clearInterval(peek);
+      return { queuedAtEnd, drained, stuck, tookMs: Math.round(performance.now() - started) };
     },
     { spec, label },
   );
-  test
-    .info()
-    .annotations.push({ type: 'measured', description: `queued at end(): ${result.queuedAtEnd} bytes` });
+  test.info().annotations.push({
+    type: 'measured',
+    description: `queued at end(): ${result.queuedAtEnd} bytes; end() took ${result.tookMs} ms`,
+  });
   // When end() gives up, what the gateway and the backend saw says which side stopped.
   const view = async () =>
+    `page channels not closed: ${result.stuck.join('; ')}\n` +
     `gateway /sessions: ${await fetch(`${gateway.statusUrl}/sessions`).then((r) => r.text(), String)}\n` +
     `gateway /bridges: ${await fetch(`${gateway.statusUrl}/bridges`).then((r) => r.text(), String)}\n` +
     `backend got ${backends.sinks.get(label)?.bytes ?? 0} bytes`;

@@ -2,6 +2,7 @@ export {
   GatewayConnection,
   echo,
   waitForOpen,
+  END_TIMEOUT_MS,
   type ConnectOptions,
   type ConnectionEvent,
   type Offerer,
