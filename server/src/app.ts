@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
-import { PROTOCOL, PROTOCOL_VERSION, type IceServer } from './protocol/index.js';
+import { PROTOCOL, PROTOCOLS, PROTOCOL_VERSION, type IceServer } from './protocol/index.js';
 import type { SignalHub } from './signalHub.js';
 import type { TurnConfig } from './turn.js';
 
@@ -20,7 +20,14 @@ export function createApp({ staticDir, hub, iceServers, turn }: AppOptions): Exp
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', protocol: PROTOCOL, version: PROTOCOL_VERSION, ...hub.stats() });
+    // `protocol` and `version` stay v1's for the probes that read them; `protocols` is all of them.
+    res.json({
+      status: 'ok',
+      protocol: PROTOCOL,
+      version: PROTOCOL_VERSION,
+      protocols: PROTOCOLS,
+      ...hub.stats(),
+    });
   });
   // Fresh ICE servers for a peer that outlives its join-time TURN credentials (a long-running
   // gateway, a page open for hours). Never cached: each reply carries credentials of its own.

@@ -3,7 +3,8 @@
  * rtcgate-server: the signaling server alone.
  *   rtcgate-server [--port N] [--host H] [--static-dir DIR]
  * Every flag has an environment variable (PORT, HOST, STATIC_DIR, ICE_SERVERS, TURN_URLS,
- * TURN_SECRET, TURN_TTL, HEARTBEAT_MS, MAX_PEERS_PER_ROOM, LOG_LEVEL); flags win.
+ * TURN_SECRET, TURN_TTL, HEARTBEAT_MS, MAX_PEERS_PER_ROOM, MAX_PEERS_PER_CONNECTION, LOG_LEVEL);
+ * flags win.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, serverConfigFromEnv } from './config.js';

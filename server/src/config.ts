@@ -15,6 +15,11 @@ export interface ServerConfig {
   turn: TurnConfig | undefined;
   heartbeatMs: number;
   maxPeersPerRoom: number;
+  /**
+   * Peers one rtcgate.signal.v2 connection may hold (MAX_PEERS_PER_CONNECTION, 1-1000000). Left
+   * out when the variable is unset: the server then uses its default, 500.
+   */
+  maxPeersPerConnection?: number;
   logLevel: LogLevel;
 }
 
@@ -87,6 +92,12 @@ export function parseTurn(env: NodeJS.ProcessEnv): TurnConfig | undefined {
   return { urls, secret, ttlSeconds };
 }
 
+/** MAX_PEERS_PER_CONNECTION, left out when unset: startServer then applies the hub's default (500). */
+function readMaxPeersPerConnection(value: string | undefined): Pick<ServerConfig, 'maxPeersPerConnection'> {
+  if (value === undefined || value.trim() === '') return {};
+  return { maxPeersPerConnection: int('MAX_PEERS_PER_CONNECTION', value, 0, 1, 1_000_000) };
+}
+
 export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   let logLevel: LogLevel;
   try {
@@ -102,6 +113,7 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Serve
     turn: parseTurn(env),
     heartbeatMs: int('HEARTBEAT_MS', env.HEARTBEAT_MS, 10_000, 100, 600_000),
     maxPeersPerRoom: int('MAX_PEERS_PER_ROOM', env.MAX_PEERS_PER_ROOM, 1000, 2, 1_000_000),
+    ...readMaxPeersPerConnection(env.MAX_PEERS_PER_CONNECTION),
     logLevel,
   };
 }

@@ -6,7 +6,7 @@ import type { ServerConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import type { IceServer } from './protocol/index.js';
 import { turnIceServers } from './turn.js';
-import { SignalHub } from './signalHub.js';
+import { DEFAULT_MAX_PEERS_PER_CONNECTION, SignalHub } from './signalHub.js';
 import { attachSocketIoTransport } from './transports/socketIoTransport.js';
 import { attachWsTransport, SIGNAL_PATH } from './transports/wsTransport.js';
 
@@ -33,6 +33,7 @@ export async function startServer(
   const hub = new SignalHub({
     iceServers: (_role, peerId) => iceServersFor(peerId),
     maxPeersPerRoom: config.maxPeersPerRoom ?? 1000,
+    maxPeersPerConnection: config.maxPeersPerConnection ?? DEFAULT_MAX_PEERS_PER_CONNECTION,
     log: log.child('hub'),
   });
   const app = createApp({ staticDir: config.staticDir, hub, iceServers: iceServersFor, turn: config.turn });

@@ -118,3 +118,16 @@ test('a bad LOG_LEVEL gives a ConfigError naming LOG_LEVEL and the allowed level
   assert.match(err.message, /debug, info, warn, error, silent/);
   assert.equal(configError(() => serverConfigFromEnv({ LOG_LEVEL: 'INFO' })).option, 'LOG_LEVEL');
 });
+
+test('MAX_PEERS_PER_CONNECTION is read when set and left to the server default (500) when not', () => {
+  assert.equal(serverConfigFromEnv({ MAX_PEERS_PER_CONNECTION: '1' }).maxPeersPerConnection, 1);
+  assert.equal(serverConfigFromEnv({ MAX_PEERS_PER_CONNECTION: '1000000' }).maxPeersPerConnection, 1_000_000);
+  for (const env of [{}, { MAX_PEERS_PER_CONNECTION: '' }, { MAX_PEERS_PER_CONNECTION: '  ' }]) {
+    assert.equal('maxPeersPerConnection' in serverConfigFromEnv(env), false, JSON.stringify(env));
+  }
+  for (const value of ['0', '-1', '1000001', '2.5', 'many']) {
+    const err = configError(() => serverConfigFromEnv({ MAX_PEERS_PER_CONNECTION: value }));
+    assert.equal(err.option, 'MAX_PEERS_PER_CONNECTION', value);
+    assert.match(err.message, /from 1 to 1000000/);
+  }
+});

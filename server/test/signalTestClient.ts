@@ -5,7 +5,9 @@
  * Every client keeps its own inbox. `next()` takes the oldest unread message, so a test reads the
  * exact sequence the server sent and a stray relay shows up as the wrong "next" message. Every wait
  * has a timeout that names the client and lists what did arrive, so a broken case fails instead of
- * hanging. Every frame the server sends is checked against serverMessageSchema on arrival.
+ * hanging. Every frame the server sends is checked against the schema of the protocol the client
+ * speaks (serverMessageSchema for rtcgate.signal.v1, serverMessageSchemaV2 for v2) on arrival.
+ * A client speaks v1 unless it was connected with another protocol (`protocol` of connect()).
  */
 import assert from 'node:assert/strict';
 import { io, type Socket } from 'socket.io-client';
@@ -15,9 +17,12 @@ import {
   decodeServerFrame,
   encode,
   type ClientMessage,
+  type ClientMessageV2,
+  type PROTOCOL_V2,
+  type ProtocolName,
   type Role,
   type ServerMessage,
-  type ServerMessageOf,
+  type ServerMessageV2,
   type SignalErrorCode,
 } from '../src/protocol/index.js';
 import type { RunningServer } from '../src/server.js';
@@ -36,25 +41,43 @@ export interface Ended {
 
 export const DEFAULT_WAIT_MS = 3000;
 
-export abstract class TestClient {
+type V1 = typeof PROTOCOL;
+/** What a client of protocol P sends and receives. */
+export type ClientMessageFor<P extends ProtocolName> = P extends typeof PROTOCOL_V2
+  ? ClientMessageV2
+  : ClientMessage;
+export type ServerMessageFor<P extends ProtocolName> = P extends typeof PROTOCOL_V2
+  ? ServerMessageV2
+  : ServerMessage;
+export type ServerTypeFor<P extends ProtocolName> = ServerMessageFor<P>['type'];
+export type ServerMessageOfFor<P extends ProtocolName, T extends ServerTypeFor<P>> = Extract<
+  ServerMessageFor<P>,
+  { type: T }
+>;
+
+export abstract class TestClient<P extends ProtocolName = V1> {
   abstract readonly transport: TestTransport;
   /** Resolves once the connection is gone, whoever ended it. */
   readonly ended: Promise<Ended>;
-  #queue: ServerMessage[] = [];
-  #received: ServerMessage[] = [];
+  #queue: ServerMessageFor<P>[] = [];
+  #received: ServerMessageFor<P>[] = [];
   #badFrames: string[] = [];
   readonly #waiters = new Set<() => void>();
   #endedWith: Ended | undefined;
   #resolveEnded!: (ended: Ended) => void;
   #peerId: string | undefined;
 
-  protected constructor(readonly name: string) {
+  protected constructor(
+    readonly name: string,
+    /** The protocol the server selected for this connection. */
+    readonly protocol: P,
+  ) {
     this.ended = new Promise((resolve) => {
       this.#resolveEnded = resolve;
     });
   }
 
-  /** The id the server gave on join. */
+  /** The id the server gave on join (on v2: on the first join). */
   get peerId(): string {
     if (this.#peerId === undefined) throw new Error(`${this.label} has not joined`);
     return this.#peerId;
@@ -69,11 +92,11 @@ export abstract class TestClient {
   }
 
   /** Unread messages, oldest first. */
-  unread(): readonly ServerMessage[] {
+  unread(): readonly ServerMessageFor<P>[] {
     return this.#queue;
   }
 
-  send(message: ClientMessage): void {
+  send(message: ClientMessageFor<P>): void {
     this.sendRaw(encode(message));
   }
 
@@ -83,16 +106,16 @@ export abstract class TestClient {
   /** Closes politely and resolves once the connection is gone. */
   abstract close(): Promise<void>;
 
-  /** Joins and resolves with `joined`; the next message must be the reply. */
-  async join(room: string, role: Role = 'browser'): Promise<ServerMessageOf<'joined'>> {
-    this.send({ type: 'join', room, role });
+  /** Joins and resolves with `joined`; the next message must be the reply. On v2, one more peer. */
+  async join(room: string, role: Role = 'browser'): Promise<ServerMessageOfFor<P, 'joined'>> {
+    this.sendRaw(encode({ type: 'join', room, role }));
     const joined = await this.expect('joined');
-    this.#peerId = joined.peerId;
+    this.#peerId ??= joined.peerId;
     return joined;
   }
 
   /** The oldest unread message, waiting up to `timeoutMs` for one. */
-  async next(timeoutMs = DEFAULT_WAIT_MS): Promise<ServerMessage> {
+  async next(timeoutMs = DEFAULT_WAIT_MS): Promise<ServerMessageFor<P>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       this.#assertNoBadFrames();
@@ -118,19 +141,22 @@ export abstract class TestClient {
   }
 
   /** The next message, which must be of `type`. */
-  async expect<T extends ServerMessage['type']>(
+  async expect<T extends ServerTypeFor<P>>(
     type: T,
     timeoutMs = DEFAULT_WAIT_MS,
-  ): Promise<ServerMessageOf<T>> {
+  ): Promise<ServerMessageOfFor<P, T>> {
     const m = await this.next(timeoutMs);
     if (m.type !== type) {
       throw new Error(`${this.label}: expected "${type}" next, got ${JSON.stringify(m)}`);
     }
-    return m as ServerMessageOf<T>;
+    return m as ServerMessageOfFor<P, T>;
   }
 
   /** The next message, which must be an error with `code`. */
-  async expectError(code: SignalErrorCode, timeoutMs = DEFAULT_WAIT_MS): Promise<ServerMessageOf<'error'>> {
+  async expectError(
+    code: SignalErrorCode,
+    timeoutMs = DEFAULT_WAIT_MS,
+  ): Promise<ServerMessageOfFor<P, 'error'>> {
     const m = await this.expect('error', timeoutMs);
     if (m.code !== code) throw new Error(`${this.label}: expected error ${code}, got ${JSON.stringify(m)}`);
     return m;
@@ -162,12 +188,14 @@ export abstract class TestClient {
   }
 
   protected deliver(frame: unknown): void {
-    const decoded = decodeServerFrame(frame);
+    const decoded = decodeServerFrame(frame, this.protocol);
     if (!decoded.ok) {
       this.#badFrames.push(`${decoded.message} in ${String(frame).slice(0, 200)}`);
     } else {
-      this.#queue.push(decoded.message);
-      this.#received.push(decoded.message);
+      // decodeServerFrame checked it against this protocol's schema.
+      const message = decoded.message as ServerMessageFor<P>;
+      this.#queue.push(message);
+      this.#received.push(message);
     }
     this.#wake();
   }
@@ -186,7 +214,7 @@ export abstract class TestClient {
   #assertNoBadFrames(): void {
     if (this.#badFrames.length > 0) {
       throw new Error(
-        `${this.label}: the server sent frames that fail serverMessageSchema: ${this.#badFrames.join(' | ')}`,
+        `${this.label}: the server sent frames that fail the ${this.protocol} schema: ${this.#badFrames.join(' | ')}`,
       );
     }
   }
@@ -200,14 +228,15 @@ function describeEnded(ended: Ended): string {
   return ended.code === undefined ? ended.reason : `${ended.code} ${ended.reason}`;
 }
 
-export class WsTestClient extends TestClient {
+export class WsTestClient<P extends ProtocolName = V1> extends TestClient<P> {
   readonly transport = 'ws' as const;
 
   private constructor(
     name: string,
+    protocol: P,
     readonly ws: WebSocket,
   ) {
-    super(name);
+    super(name, protocol);
     ws.on('message', (data, isBinary) => {
       // The default binaryType, "nodebuffer", delivers a Buffer; the other forms are for completeness.
       const bytes = Array.isArray(data)
@@ -221,14 +250,20 @@ export class WsTestClient extends TestClient {
     ws.on('error', () => undefined); // the close event follows and says how it ended
   }
 
-  static connect(
+  /**
+   * Opens a WebSocket offering `offer` (default: just `protocol`) and resolves once the server has
+   * selected `protocol` (default rtcgate.signal.v1); any other selection fails.
+   */
+  static connect<P extends ProtocolName = V1>(
     url: string,
     name: string,
     options: WebSocket.ClientOptions = {},
     timeoutMs = DEFAULT_WAIT_MS,
-  ): Promise<WsTestClient> {
+    protocol: P = PROTOCOL as P,
+    offer: readonly string[] = [protocol],
+  ): Promise<WsTestClient<P>> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, PROTOCOL, { handshakeTimeout: timeoutMs, ...options });
+      const ws = new WebSocket(url, [...offer], { handshakeTimeout: timeoutMs, ...options });
       const fail = (why: string) => {
         ws.removeAllListeners();
         ws.on('error', () => undefined);
@@ -239,11 +274,11 @@ export class WsTestClient extends TestClient {
       ws.once('unexpected-response', (_req, res) => fail(`handshake refused with HTTP ${res.statusCode}`));
       ws.once('open', () => {
         ws.removeAllListeners();
-        if (ws.protocol !== PROTOCOL) {
-          fail(`server selected subprotocol "${ws.protocol}"`);
+        if (ws.protocol !== protocol) {
+          fail(`server selected subprotocol "${ws.protocol}", not "${protocol}"`);
           return;
         }
-        resolve(new WsTestClient(name, ws));
+        resolve(new WsTestClient(name, protocol, ws));
       });
     });
   }
@@ -267,22 +302,29 @@ export class WsTestClient extends TestClient {
   }
 }
 
-export class IoTestClient extends TestClient {
+export class IoTestClient<P extends ProtocolName = V1> extends TestClient<P> {
   readonly transport = 'socket.io' as const;
 
   private constructor(
     name: string,
+    protocol: P,
     readonly socket: Socket,
   ) {
-    super(name);
+    super(name, protocol);
     socket.on('signal', (text: unknown) => this.deliver(text));
     socket.on('disconnect', (reason) => this.markEnded({ reason }));
   }
 
-  static connect(httpUrl: string, name: string, timeoutMs = DEFAULT_WAIT_MS): Promise<IoTestClient> {
+  /** Connects naming `protocol` (default rtcgate.signal.v1) in the handshake auth. */
+  static connect<P extends ProtocolName = V1>(
+    httpUrl: string,
+    name: string,
+    timeoutMs = DEFAULT_WAIT_MS,
+    protocol: P = PROTOCOL as P,
+  ): Promise<IoTestClient<P>> {
     return new Promise((resolve, reject) => {
       const socket = io(new URL('/signal', httpUrl).href, {
-        auth: { protocol: PROTOCOL },
+        auth: { protocol },
         transports: ['websocket'],
         reconnection: false,
         forceNew: true,
@@ -290,7 +332,7 @@ export class IoTestClient extends TestClient {
       });
       socket.once('connect', () => {
         socket.off('connect_error');
-        resolve(new IoTestClient(name, socket));
+        resolve(new IoTestClient(name, protocol, socket));
       });
       socket.once('connect_error', (err: Error) => {
         socket.close();
@@ -335,12 +377,14 @@ export function wsUrlOf(server: RunningServer): string {
   return `ws://127.0.0.1:${server.port}/signal`;
 }
 
-export function connectClient(
+/** Connects over `transport`, speaking `protocol` (default rtcgate.signal.v1). */
+export function connectClient<P extends ProtocolName = V1>(
   server: RunningServer,
   transport: TestTransport,
   name: string,
-): Promise<TestClient> {
+  protocol: P = PROTOCOL as P,
+): Promise<TestClient<P>> {
   return transport === 'ws'
-    ? WsTestClient.connect(wsUrlOf(server), name)
-    : IoTestClient.connect(httpUrlOf(server), name);
+    ? WsTestClient.connect(wsUrlOf(server), name, {}, DEFAULT_WAIT_MS, protocol)
+    : IoTestClient.connect(httpUrlOf(server), name, DEFAULT_WAIT_MS, protocol);
 }

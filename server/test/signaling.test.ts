@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import {
   MAX_FRAME_BYTES,
   PROTOCOL,
+  PROTOCOLS,
   PROTOCOL_VERSION,
   SIGNAL_ERROR_TEXT,
   type IceServer,
@@ -515,7 +516,11 @@ describe('rtcgate.signal.v1 across transports and per transport', () => {
           socket.once('connect_error', resolve);
         });
         assert.ok(err.message.startsWith('SUBPROTOCOL_REQUIRED'), err.message);
-        assert.deepEqual(err.data, { code: 'SUBPROTOCOL_REQUIRED', protocol: PROTOCOL });
+        assert.deepEqual(err.data, {
+          code: 'SUBPROTOCOL_REQUIRED',
+          protocol: PROTOCOL,
+          protocols: PROTOCOLS,
+        });
       } finally {
         socket.close();
       }

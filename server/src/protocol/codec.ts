@@ -7,14 +7,53 @@ import { SIGNAL_ERROR_TEXT, type SignalErrorCode } from './errors.js';
 import {
   CLIENT_MESSAGE_TYPES,
   MAX_FRAME_BYTES,
+  PROTOCOL,
   clientMessageSchema,
+  peerIdSchema,
   serverMessageSchema,
   type ClientMessage,
   type ServerMessage,
 } from './messages.js';
+import {
+  CLIENT_MESSAGE_TYPES_V2,
+  PROTOCOL_V2,
+  clientMessageSchemaV2,
+  serverMessageSchemaV2,
+  type ClientMessageV2,
+  type ProtocolName,
+  type ServerMessageV2,
+} from './messagesV2.js';
 
 export type Decoded<T> =
-  { ok: true; message: T } | { ok: false; code: SignalErrorCode; message: string; ref?: string };
+  | { ok: true; message: T }
+  | {
+      ok: false;
+      code: SignalErrorCode;
+      message: string;
+      ref?: string;
+      /**
+       * rtcgate.signal.v2 only: the well-formed peer id the refused frame named in "as", when the
+       * frame was a JSON object; the server addresses its error to that peer if it is one of the
+       * connection's (docs/protocol.md).
+       */
+      as?: string;
+    };
+
+/** What each protocol accepts from clients and from the server. */
+const GRAMMARS = {
+  [PROTOCOL]: { types: CLIENT_MESSAGE_TYPES, client: clientMessageSchema, server: serverMessageSchema },
+  [PROTOCOL_V2]: {
+    types: CLIENT_MESSAGE_TYPES_V2,
+    client: clientMessageSchemaV2,
+    server: serverMessageSchemaV2,
+  },
+} as const;
+
+function grammarOf(protocol: ProtocolName) {
+  // Only a programming error (a JavaScript caller passing another string) gets here.
+  if (!Object.hasOwn(GRAMMARS, protocol)) throw new TypeError(`Unknown signaling protocol "${protocol}"`);
+  return GRAMMARS[protocol];
+}
 
 function fail<T>(code: SignalErrorCode, detail?: string, ref?: string): Decoded<T> {
   const message = detail ? `${SIGNAL_ERROR_TEXT[code]} ${detail}` : SIGNAL_ERROR_TEXT[code];
@@ -46,8 +85,21 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-/** Decodes one inbound client frame. `frame` is whatever the transport delivered. */
-export function decodeClientFrame(frame: unknown): Decoded<ClientMessage> {
+/**
+ * Decodes one inbound client frame of `protocol` (default rtcgate.signal.v1). `frame` is whatever
+ * the transport delivered.
+ */
+export function decodeClientFrame(frame: unknown, protocol?: typeof PROTOCOL): Decoded<ClientMessage>;
+export function decodeClientFrame(frame: unknown, protocol: typeof PROTOCOL_V2): Decoded<ClientMessageV2>;
+export function decodeClientFrame(
+  frame: unknown,
+  protocol: ProtocolName,
+): Decoded<ClientMessage | ClientMessageV2>;
+export function decodeClientFrame(
+  frame: unknown,
+  protocol: ProtocolName = PROTOCOL,
+): Decoded<ClientMessage | ClientMessageV2> {
+  const grammar = grammarOf(protocol);
   if (typeof frame !== 'string') return fail('UNSUPPORTED_FRAME');
   if (frame.length > MAX_FRAME_BYTES || utf8Length(frame) > MAX_FRAME_BYTES) {
     return fail('FRAME_TOO_LARGE');
@@ -61,21 +113,49 @@ export function decodeClientFrame(frame: unknown): Decoded<ClientMessage> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail('UNKNOWN_TYPE', 'Expected a JSON object.');
   }
+  const as = protocol === PROTOCOL_V2 ? readAs(value) : undefined;
   const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string' || !(CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)) {
-    return fail(
-      'UNKNOWN_TYPE',
-      `Known types: ${CLIENT_MESSAGE_TYPES.join(', ')}.`,
-      typeof type === 'string' ? type.slice(0, 64) : undefined,
+  const types: readonly string[] = grammar.types;
+  if (typeof type !== 'string' || !types.includes(type)) {
+    return withAs(
+      fail(
+        'UNKNOWN_TYPE',
+        `Known types: ${types.join(', ')}.`,
+        typeof type === 'string' ? type.slice(0, 64) : undefined,
+      ),
+      as,
     );
   }
-  const parsed = clientMessageSchema.safeParse(value);
-  if (!parsed.success) return fail('INVALID_MESSAGE', describeIssues(parsed.error), type);
+  const parsed = grammar.client.safeParse(value);
+  if (!parsed.success) return withAs(fail('INVALID_MESSAGE', describeIssues(parsed.error), type), as);
   return { ok: true, message: parsed.data };
 }
 
-/** Decodes one inbound server frame (used by the gateway and the browser library). */
-export function decodeServerFrame(frame: unknown): Decoded<ServerMessage> {
+/** The "as" of a v2 frame, if it is a well-formed peer id. */
+function readAs(value: object): string | undefined {
+  const as = (value as { as?: unknown }).as;
+  return peerIdSchema.safeParse(as).success ? (as as string) : undefined;
+}
+
+function withAs<T>(decoded: Decoded<T>, as: string | undefined): Decoded<T> {
+  return as === undefined || decoded.ok ? decoded : { ...decoded, as };
+}
+
+/**
+ * Decodes one inbound server frame of `protocol` (default rtcgate.signal.v1); used by the gateway
+ * and the browser library.
+ */
+export function decodeServerFrame(frame: unknown, protocol?: typeof PROTOCOL): Decoded<ServerMessage>;
+export function decodeServerFrame(frame: unknown, protocol: typeof PROTOCOL_V2): Decoded<ServerMessageV2>;
+export function decodeServerFrame(
+  frame: unknown,
+  protocol: ProtocolName,
+): Decoded<ServerMessage | ServerMessageV2>;
+export function decodeServerFrame(
+  frame: unknown,
+  protocol: ProtocolName = PROTOCOL,
+): Decoded<ServerMessage | ServerMessageV2> {
+  const grammar = grammarOf(protocol);
   if (typeof frame !== 'string') return fail('UNSUPPORTED_FRAME');
   let value: unknown;
   try {
@@ -83,11 +163,14 @@ export function decodeServerFrame(frame: unknown): Decoded<ServerMessage> {
   } catch {
     return fail('BAD_JSON');
   }
-  const parsed = serverMessageSchema.safeParse(value);
+  const parsed = grammar.server.safeParse(value);
   if (!parsed.success) return fail('INVALID_MESSAGE', describeIssues(parsed.error));
   return { ok: true, message: parsed.data };
 }
 
-export function encode(message: ClientMessage | ServerMessage): string {
+/** Any message of either protocol version, in either direction. */
+export type SignalMessage = ClientMessage | ServerMessage | ClientMessageV2 | ServerMessageV2;
+
+export function encode(message: SignalMessage): string {
   return JSON.stringify(message);
 }

@@ -12,6 +12,7 @@ export const SIGNAL_ERROR_CODES = [
   'ALREADY_JOINED',
   'UNKNOWN_PEER',
   'ROOM_FULL',
+  'TOO_MANY_PEERS',
   'SUBPROTOCOL_REQUIRED',
 ] as const;
 
@@ -27,7 +28,9 @@ export const SIGNAL_ERROR_TEXT: Readonly<Record<SignalErrorCode, string>> = {
   ALREADY_JOINED: 'This connection has already joined a room; open a new connection for another.',
   UNKNOWN_PEER: 'The "to" peer id is not another peer in your room.',
   ROOM_FULL: 'The room already holds the maximum number of peers.',
-  SUBPROTOCOL_REQUIRED: 'The client did not offer the rtcgate.signal.v1 subprotocol.',
+  TOO_MANY_PEERS: 'This connection already holds the maximum number of peers.',
+  SUBPROTOCOL_REQUIRED:
+    'The client did not offer a subprotocol this server speaks: rtcgate.signal.v2 or rtcgate.signal.v1.',
 };
 
 export function isSignalErrorCode(value: unknown): value is SignalErrorCode {

@@ -2,6 +2,7 @@
  * The rtcgate.signal.v1 protocol: the one schema that server, gateway and browser library import.
  * Each message is one JSON object with a "type". Client messages are strict: an unknown field is an
  * error, so a client can never smuggle a "from" the server would relay. Spec: docs/protocol.md.
+ * rtcgate.signal.v2 (several peers on one connection) builds on these in messagesV2.ts.
  */
 import { z } from 'zod';
 import { SIGNAL_ERROR_CODES } from './errors.js';
@@ -18,6 +19,8 @@ export type Role = (typeof ROLES)[number];
 const roomName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'room: 1-64 characters of A-Z a-z 0-9 . _ -');
 /** Server-assigned; clients only ever echo ids they were told. */
 const peerId = z.string().regex(/^p_[A-Za-z0-9_-]{8,32}$/, 'peer id as assigned by the server');
+/** A peer id as the server makes them (docs/protocol.md, "Peer ids"); rtcgate.signal.v2 reuses it. */
+export const peerIdSchema = peerId;
 const sdp = z.string().min(1).max(60_000);
 const reason = z.string().max(256);
 
@@ -144,25 +147,36 @@ export const errorSchema = z.strictObject({
   ref: z.string().max(64).optional(),
 });
 
+// The relayed messages as the receiver gets them: the sender's "to" replaced by "from".
 const fromPeer = { from: peerId };
+export const relayedOfferSchema = z.strictObject({ type: z.literal('offer'), ...fromPeer, sdp });
+export const relayedAnswerSchema = z.strictObject({ type: z.literal('answer'), ...fromPeer, sdp });
+export const relayedCandidateSchema = z.strictObject({
+  type: z.literal('candidate'),
+  ...fromPeer,
+  candidate: candidateInitSchema.nullable(),
+});
+export const relayedOfferRequestSchema = z.strictObject({
+  type: z.literal('offer-request'),
+  ...fromPeer,
+  channels: z.array(channelRequestSchema).min(1).max(64).optional(),
+});
+export const relayedByeSchema = z.strictObject({
+  type: z.literal('bye'),
+  ...fromPeer,
+  reason: reason.optional(),
+});
+
 export const serverMessageSchema = z.discriminatedUnion('type', [
   joinedSchema,
   peerJoinedSchema,
   peerLeftSchema,
   errorSchema,
-  z.strictObject({ type: z.literal('offer'), ...fromPeer, sdp }),
-  z.strictObject({ type: z.literal('answer'), ...fromPeer, sdp }),
-  z.strictObject({
-    type: z.literal('candidate'),
-    ...fromPeer,
-    candidate: candidateInitSchema.nullable(),
-  }),
-  z.strictObject({
-    type: z.literal('offer-request'),
-    ...fromPeer,
-    channels: z.array(channelRequestSchema).min(1).max(64).optional(),
-  }),
-  z.strictObject({ type: z.literal('bye'), ...fromPeer, reason: reason.optional() }),
+  relayedOfferSchema,
+  relayedAnswerSchema,
+  relayedCandidateSchema,
+  relayedOfferRequestSchema,
+  relayedByeSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;

@@ -1,13 +1,14 @@
 /**
- * The rtcgate.signal.v1 WebSocket subprotocol at /signal (RFC 6455 §1.9, §4.2.2 for
- * Sec-WebSocket-Protocol). A handshake that does not offer the subprotocol is refused at HTTP level
- * with 400, an `X-Rtcgate-Error: SUBPROTOCOL_REQUIRED` header and a sentence in the body.
+ * The rtcgate.signal WebSocket subprotocols at /signal (RFC 6455 §1.9, §4.2.2 for
+ * Sec-WebSocket-Protocol): the server selects rtcgate.signal.v2 when the client offers it, else
+ * rtcgate.signal.v1. A handshake that offers neither is refused at HTTP level with 400, an
+ * `X-Rtcgate-Error: SUBPROTOCOL_REQUIRED` header and a sentence in the body.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log.js';
-import { PROTOCOL, SIGNAL_ERROR_TEXT } from '../protocol/index.js';
+import { PROTOCOLS, SIGNAL_ERROR_TEXT, isProtocolName, type ProtocolName } from '../protocol/index.js';
 import type { SignalHub } from '../signalHub.js';
 
 export const SIGNAL_PATH = '/signal';
@@ -33,6 +34,12 @@ export function pathOf(target: string | undefined): string {
   return end < 0 ? t : t.slice(0, end);
 }
 
+/** The protocol the server speaks with a client offering `offered`: the newest both know. */
+export function selectProtocol(offered: Iterable<string>): ProtocolName | undefined {
+  const names = new Set(offered);
+  return PROTOCOLS.find((name) => names.has(name));
+}
+
 function offeredProtocols(req: IncomingMessage): string[] {
   const header = req.headers['sec-websocket-protocol'];
   if (typeof header !== 'string') return [];
@@ -56,7 +63,7 @@ export function attachWsTransport(
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: HARD_FRAME_LIMIT,
-    handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+    handleProtocols: (protocols) => selectProtocol(protocols) ?? false,
   });
   const alive = new WeakSet<WebSocket>();
   /** Why the server itself terminated a connection, for the "peer left" log. */
@@ -70,12 +77,13 @@ export function attachWsTransport(
       refuse(socket, '404 Not Found', 'NOT_FOUND', `No WebSocket endpoint at ${path}; use ${SIGNAL_PATH}.`);
       return;
     }
-    if (!offeredProtocols(req).includes(PROTOCOL)) {
+    if (selectProtocol(offeredProtocols(req)) === undefined) {
+      const offers = PROTOCOLS.map((name) => `"Sec-WebSocket-Protocol: ${name}"`).join(' or ');
       refuse(
         socket,
         '400 Bad Request',
         'SUBPROTOCOL_REQUIRED',
-        `${SIGNAL_ERROR_TEXT.SUBPROTOCOL_REQUIRED} Offer "Sec-WebSocket-Protocol: ${PROTOCOL}".`,
+        `${SIGNAL_ERROR_TEXT.SUBPROTOCOL_REQUIRED} Offer ${offers}.`,
       );
       return;
     }
@@ -83,23 +91,32 @@ export function attachWsTransport(
   });
 
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    // The upgrade handler let through only handshakes offering a protocol, and ws then selected it
+    // with handleProtocols; this guards the hub should the two ever disagree.
+    const protocol = ws.protocol;
+    if (!isProtocolName(protocol)) {
+      log.warn('ws connection without a selected subprotocol; closing', { protocol });
+      ws.close(1002, 'no rtcgate.signal subprotocol selected');
+      return;
+    }
     alive.add(ws);
-    const client = hub.attach({
-      transport: 'ws',
-      send(text) {
-        if (ws.readyState !== ws.OPEN) return;
-        if (ws.bufferedAmount > MAX_QUEUED_BYTES) {
-          log.warn('client does not read its messages; closing', {
-            peerId: client.member?.peerId,
-          });
-          terminatedFor.set(ws, 'not reading');
-          ws.terminate();
-          return;
-        }
-        ws.send(text);
+    const client = hub.attach(
+      {
+        transport: 'ws',
+        send(text) {
+          if (ws.readyState !== ws.OPEN) return;
+          if (ws.bufferedAmount > MAX_QUEUED_BYTES) {
+            log.warn('client does not read its messages; closing', { peerIds: client.peerIds });
+            terminatedFor.set(ws, 'not reading');
+            ws.terminate();
+            return;
+          }
+          ws.send(text);
+        },
       },
-    });
-    log.debug('ws connected', { remote: req.socket.remoteAddress });
+      protocol,
+    );
+    log.debug('ws connected', { remote: req.socket.remoteAddress, protocol });
     ws.on('pong', () => alive.add(ws));
     ws.on('message', (data, isBinary) => {
       // ws hands text frames over as one UTF-8 Buffer (binaryType "nodebuffer").
