@@ -6,7 +6,13 @@
 import type { ChannelRequest, PeerInfo, ServerMessage } from 'rtcgate-server/protocol';
 import { BridgeChannel, ControlChannel, type BridgeOptions } from './bridge.js';
 import { RtcgateError } from './errors.js';
-import { openSignaling, type Signaling, type SignalTransport } from './signaling.js';
+import {
+  openSignaling,
+  type JoinedMessage,
+  type SharedSignaling,
+  type Signaling,
+  type SignalTransport,
+} from './signaling.js';
 import { readStats, type ConnectionStats } from './stats.js';
 
 export type Offerer = 'browser' | 'gateway';
@@ -22,6 +28,13 @@ export interface ConnectOptions {
   serverUrl?: string;
   room?: string;
   transport?: SignalTransport;
+  /**
+   * Join over this page's shared signaling connection (SharedSignaling.open()) instead of opening
+   * one of its own; `transport` and `serverUrl` are then the shared connection's. A page that
+   * starts many connections at once should share one: a browser opens WebSockets to one host one
+   * at a time. close() and end() leave the room; the shared connection stays open.
+   */
+  signaling?: SharedSignaling;
   offerer?: Offerer;
   /**
    * Channels open when connect() resolves: opened by the browser or, when the gateway offers, by
@@ -102,21 +115,23 @@ export class GatewayConnection {
   static async connect(options: ConnectOptions = {}): Promise<GatewayConnection> {
     const emit = options.onEvent ?? (() => undefined);
     const timeoutMs = options.timeoutMs ?? 20_000;
-    const transport = options.transport ?? 'ws';
     const room = options.room ?? 'default';
-    const signaling = await openSignaling(transport, options.serverUrl, timeoutMs);
-    emit({ kind: 'signaling', detail: `connected over ${transport}` });
-    try {
-      const joinedP = signaling.next(
-        (m) => m.type === 'joined' || (m.type === 'error' && m.ref === 'join'),
-        timeoutMs,
-      );
-      signaling.send({ type: 'join', room, role: 'browser' });
-      const joined = await joinedP;
-      if (joined.type !== 'joined') {
-        const code = joined.type === 'error' ? joined.code : 'unknown';
-        throw new RtcgateError('SIGNALING_ERROR', `join refused (${code})`, code);
+    let signaling: Signaling;
+    let joined: JoinedMessage;
+    if (options.signaling) {
+      ({ signaling, joined } = await options.signaling.join(room, 'browser', timeoutMs));
+    } else {
+      const transport = options.transport ?? 'ws';
+      signaling = await openSignaling(transport, options.serverUrl, timeoutMs);
+      emit({ kind: 'signaling', detail: `connected over ${transport}` });
+      try {
+        joined = await GatewayConnection.#join(signaling, room, timeoutMs);
+      } catch (err) {
+        signaling.close();
+        throw err;
       }
+    }
+    try {
       emit({ kind: 'signaling', detail: `joined room ${room} as ${joined.peerId}` });
       const gatewayId = await GatewayConnection.#findGateway(signaling, joined.peers, timeoutMs);
       emit({ kind: 'signaling', detail: `gateway is ${gatewayId}` });
@@ -128,6 +143,20 @@ export class GatewayConnection {
       signaling.close();
       throw err;
     }
+  }
+
+  static async #join(signaling: Signaling, room: string, timeoutMs: number): Promise<JoinedMessage> {
+    const reply = signaling.next(
+      (m) => m.type === 'joined' || (m.type === 'error' && m.ref === 'join'),
+      timeoutMs,
+    );
+    signaling.send({ type: 'join', room, role: 'browser' });
+    const joined = await reply;
+    if (joined.type !== 'joined') {
+      const code = joined.type === 'error' ? joined.code : 'unknown';
+      throw new RtcgateError('SIGNALING_ERROR', `join refused (${code})`, code);
+    }
+    return joined;
   }
 
   static async #findGateway(signaling: Signaling, peers: PeerInfo[], timeoutMs: number): Promise<string> {

@@ -14,7 +14,20 @@ export {
   type BridgeMessage,
   type BridgeOptions,
 } from './bridge.js';
-export { openSignaling, Signaling, SIGNAL_TRANSPORTS, type SignalTransport } from './signaling.js';
+export {
+  openSignaling,
+  SharedSignaling,
+  Signaling,
+  SIGNAL_TRANSPORTS,
+  type JoinedMessage,
+  type SignalTransport,
+} from './signaling.js';
 export { readStats, type ConnectionStats, type CandidateSummary } from './stats.js';
 export { RtcgateError, CLIENT_ERROR_CODES, type ClientErrorCode } from './errors.js';
-export { PROTOCOL, MAX_FRAME_BYTES, SIGNAL_ERROR_CODES, SIGNAL_ERROR_TEXT } from 'rtcgate-server/protocol';
+export {
+  PROTOCOL,
+  PROTOCOL_V2,
+  MAX_FRAME_BYTES,
+  SIGNAL_ERROR_CODES,
+  SIGNAL_ERROR_TEXT,
+} from 'rtcgate-server/protocol';
