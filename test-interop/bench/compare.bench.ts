@@ -60,8 +60,25 @@ interface BenchPage {
     size: number,
   ): Promise<{ mbps: number; rate: number }>;
   roundTrips(echo: RTCDataChannel, n: number): Promise<{ each: number[]; blockMeans: number[] }>;
-  setups(room: string, n: number, parallel: boolean): Promise<{ setupMs: number; phases: SetupPhases }[]>;
+  setups(room: string, n: number, mode: SetupMode): Promise<{ setupMs: number; phases: SetupPhases }[]>;
 }
+/**
+ * How the setups run (peers/page.mjs): one after another; all at once over the page's shared
+ * signaling connection (the "setup parallel" figure, which the targets read); all at once, each
+ * over a WebSocket of its own (shown for comparison, no target).
+ */
+type SetupMode = 'sequential' | 'parallel' | 'parallel-own-sockets';
+const SETUP_FIGURES: Record<SetupMode, string> = {
+  sequential: 'setup',
+  parallel: 'setup parallel',
+  'parallel-own-sockets': 'setup parallel, own sockets',
+};
+const SETUP_STEPS: Record<SetupMode, string> = {
+  sequential: 'setups one after another',
+  parallel: 'setups at once (shared signaling)',
+  'parallel-own-sockets': 'setups at once (a socket each)',
+};
+
 /** Where a setup's time went, ms from its start (peers/page.mjs). */
 interface SetupPhases {
   joined: number;
@@ -147,18 +164,18 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
     const add = (peer: PeerKind, round: number, figure: string, value: number) =>
       samples.push({ peer, round, figure, value });
 
-    // Connection setup first, on a quiet page: sequential, then all at once.
+    // Connection setup first, on a quiet page: sequential, then all at once (two ways).
     for (const peer of measured) {
-      for (const parallel of [false, true]) {
+      for (const mode of Object.keys(SETUP_FIGURES) as SetupMode[]) {
         if (unavailable[peer]) continue;
-        const times = await step(peer, parallel ? 'setups at once' : 'setups one after another', () =>
-          page.evaluate(({ room, n, parallel }) => globalThis.benchPage.setups(room, n, parallel), {
+        const times = await step(peer, SETUP_STEPS[mode], () =>
+          page.evaluate(({ room, n, mode }) => globalThis.benchPage.setups(room, n, mode), {
             room: rooms[peer],
             n: PLAN.setups,
-            parallel,
+            mode,
           }),
         );
-        const name = parallel ? 'setup parallel' : 'setup';
+        const name = SETUP_FIGURES[mode];
         for (const t of times ?? []) {
           add(peer, 0, `${name} ms`, t.setupMs);
           // The phases, as rows of their own ("setup: ICE connected ms"): where a slow setup waits.
@@ -235,7 +252,9 @@ test('the gateway against browser↔browser, werift, wrtc and bare node-datachan
     writeFileSync(testInfo.outputPath('compare.json'), JSON.stringify(result, null, 2));
     testInfo.annotations.push({ type: 'compare', description: JSON.stringify(result) });
     // Every figure of every peer was measured: a peer that could not connect or finish fails above.
-    const perPeer = PLAN.rounds * 11 + PLAN.setups * 2 * (1 + Object.keys(PHASE_NAMES).length);
+    const perPeer =
+      PLAN.rounds * 11 +
+      PLAN.setups * Object.keys(SETUP_FIGURES).length * (1 + Object.keys(PHASE_NAMES).length);
     for (const peer of measured.filter((p) => !unavailable[p])) {
       expect(kept.filter((s) => s.peer === peer)).toHaveLength(perPeer);
     }

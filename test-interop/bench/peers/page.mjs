@@ -96,11 +96,13 @@ async function answerer(room) {
 /**
  * Connects to the room's gateway; resolves with the connection, its open `echo` channel and the
  * setup time: from the call (signaling connect and join included, a few ms on loopback) to the
- * first channel open, and the phases of it.
+ * first channel open, and the phases of it. With `shared`, it joins over that signaling
+ * connection instead of opening one.
  * @param {string} room
  * @param {number} [timeoutMs]
+ * @param {any} [shared] a SharedSignaling
  */
-async function connect(room, timeoutMs = 20_000) {
+async function connect(room, timeoutMs = 20_000, shared = undefined) {
   const started = performance.now();
   /** @type {SetupPhases} */
   const phases = { joined: NaN, offerSent: NaN, answerIn: NaN, iceConnected: NaN };
@@ -111,6 +113,7 @@ async function connect(room, timeoutMs = 20_000) {
     room,
     offerer: 'browser',
     transport: 'ws',
+    ...(shared ? { signaling: shared } : {}),
     channels: [{ label: 'echo' }],
     timeoutMs,
     onEvent: (/** @type {any} */ e) => {
@@ -236,30 +239,38 @@ async function roundTrips(echo, n) {
 }
 
 /**
- * Setup times of `n` connections, with their phases: one after another (`parallel` false) or all
- * at once. Each is checked with one echo, then ended.
+ * Setup times of `n` connections, with their phases: one after another, or all at once. All at
+ * once, they join over one signaling connection the page opened beforehand (rtcgate.signal.v2, the
+ * library's SharedSignaling: a browser opens WebSockets to one host one at a time), or each over a
+ * WebSocket of its own (`'parallel-own-sockets'`, how a page without it fares). Each connection
+ * is checked with one echo, then ended.
  * @param {string} room
  * @param {number} n
- * @param {boolean} parallel
+ * @param {'sequential' | 'parallel' | 'parallel-own-sockets'} mode
  */
-async function setups(room, n, parallel) {
+async function setups(room, n, mode) {
+  const shared = mode === 'parallel' ? await rtcgate.SharedSignaling.open('ws') : undefined;
   const one = async () => {
-    const { conn, echo, setupMs, phases } = await connect(room);
+    const { conn, echo, setupMs, phases } = await connect(room, 20_000, shared);
     await rtcgate.echo(echo, 'ping', 10_000);
     return { conn, setupMs, phases };
   };
-  if (parallel) {
-    const made = await Promise.all(Array.from({ length: n }, one));
-    for (const { conn } of made) conn.close('bench done');
-    return made.map(({ setupMs, phases }) => ({ setupMs, phases }));
+  try {
+    if (mode !== 'sequential') {
+      const made = await Promise.all(Array.from({ length: n }, one));
+      for (const { conn } of made) conn.close('bench done');
+      return made.map(({ setupMs, phases }) => ({ setupMs, phases }));
+    }
+    const times = [];
+    for (let i = 0; i < n; i++) {
+      const { conn, setupMs, phases } = await one();
+      conn.close('bench done');
+      times.push({ setupMs, phases });
+    }
+    return times;
+  } finally {
+    shared?.close();
   }
-  const times = [];
-  for (let i = 0; i < n; i++) {
-    const { conn, setupMs, phases } = await one();
-    conn.close('bench done');
-    times.push({ setupMs, phases });
-  }
-  return times;
 }
 
 export const benchPage = { answerer, connect, upload, download, roundTrips, setups };
