@@ -388,3 +388,33 @@ export function connectClient<P extends ProtocolName = V1>(
     ? WsTestClient.connect(wsUrlOf(server), name, {}, DEFAULT_WAIT_MS, protocol)
     : IoTestClient.connect(httpUrlOf(server), name, DEFAULT_WAIT_MS, protocol);
 }
+
+export interface Refusal {
+  status: number | undefined;
+  error: string | undefined;
+  body: string;
+}
+
+/** Opens a WebSocket that the server is expected to refuse, and reports the HTTP answer. */
+export function refusedHandshake(url: string, protocols: string[]): Promise<Refusal> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols);
+    ws.once('open', () => {
+      ws.terminate();
+      reject(new Error(`${url} accepted a handshake offering ${JSON.stringify(protocols)}`));
+    });
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        ws.removeAllListeners();
+        ws.on('error', () => undefined);
+        ws.terminate();
+        const error = res.headers['x-rtcgate-error'];
+        resolve({ status: res.statusCode, error: typeof error === 'string' ? error : undefined, body });
+      });
+    });
+  });
+}

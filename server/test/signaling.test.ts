@@ -31,6 +31,7 @@ import {
   wsUrlOf,
   type TestClient,
   type TestTransport,
+  refusedHandshake,
 } from './signalTestClient.js';
 
 const HEARTBEAT_MS = 200;
@@ -706,34 +707,4 @@ async function ioPair(
   await b.join(room, 'browser');
   await a.expect('peer-joined');
   return [a, b];
-}
-
-interface Refusal {
-  status: number | undefined;
-  error: string | undefined;
-  body: string;
-}
-
-/** Opens a WebSocket that the server is expected to refuse, and reports the HTTP answer. */
-function refusedHandshake(url: string, protocols: string[]): Promise<Refusal> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols);
-    ws.once('open', () => {
-      ws.terminate();
-      reject(new Error(`${url} accepted a handshake offering ${JSON.stringify(protocols)}`));
-    });
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        ws.removeAllListeners();
-        ws.on('error', () => undefined);
-        ws.terminate();
-        const error = res.headers['x-rtcgate-error'];
-        resolve({ status: res.statusCode, error: typeof error === 'string' ? error : undefined, body });
-      });
-    });
-  });
 }

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { io } from 'socket.io-client';
-import WebSocket from 'ws';
 import {
   PROTOCOL,
   PROTOCOLS,
@@ -34,6 +33,7 @@ import {
   wsUrlOf,
   type TestClient,
   type TestTransport,
+  refusedHandshake,
 } from './signalTestClient.js';
 
 type V2 = typeof PROTOCOL_V2;
@@ -682,33 +682,3 @@ describe('rtcgate.signal.v2 negotiation, across transports and per transport', (
 });
 
 // ---- helpers -------------------------------------------------------------------------------------
-
-interface Refusal {
-  status: number | undefined;
-  error: string | undefined;
-  body: string;
-}
-
-/** Opens a WebSocket that the server is expected to refuse, and reports the HTTP answer. */
-function refusedHandshake(url: string, protocols: string[]): Promise<Refusal> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols);
-    ws.once('open', () => {
-      ws.terminate();
-      reject(new Error(`${url} accepted a handshake offering ${JSON.stringify(protocols)}`));
-    });
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        ws.removeAllListeners();
-        ws.on('error', () => undefined);
-        ws.terminate();
-        const error = res.headers['x-rtcgate-error'];
-        resolve({ status: res.statusCode, error: typeof error === 'string' ? error : undefined, body });
-      });
-    });
-  });
-}
