@@ -175,6 +175,10 @@ test('one gateway holding many browser sessions', async ({
       };
       steps.push(step);
       console.log(JSON.stringify(step));
+      // The gateway's side of a failed connect (BENCH_GATEWAY_LOG_LEVEL=info says more).
+      if (failedConnects > 0) {
+        await testInfo.attach('gateway.log', { body: peer.proc.output(), contentType: 'text/plain' });
+      }
       if (failedConnects > 0 || step.echoesFailed > 0) break;
     }
     const browserName = `${testInfo.project.name} ${browser.version()}`;

@@ -109,6 +109,8 @@ async function connect(room, timeoutMs = 20_000, shared = undefined) {
   const mark = (/** @type {keyof SetupPhases} */ phase) => {
     if (Number.isNaN(phases[phase])) phases[phase] = performance.now() - started;
   };
+  /** The connect's steps, ms from its start: said with the error when it fails. */
+  const steps = /** @type {string[]} */ ([]);
   const conn = await rtcgate.GatewayConnection.connect({
     room,
     offerer: 'browser',
@@ -117,6 +119,8 @@ async function connect(room, timeoutMs = 20_000, shared = undefined) {
     channels: [{ label: 'echo' }],
     timeoutMs,
     onEvent: (/** @type {any} */ e) => {
+      const what = e.kind === 'candidate' ? null : (e.state ?? e.detail ?? e.reason ?? e.label);
+      if (what !== null) steps.push(`${Math.round(performance.now() - started)} ${e.kind} ${what}`);
       if (e.kind === 'signaling' && e.detail.startsWith('joined room')) mark('joined');
       if (e.kind === 'signaling' && e.detail === 'sent offer') mark('offerSent');
       if (e.kind === 'signalingState' && e.state === 'stable' && !Number.isNaN(phases.offerSent))
@@ -124,6 +128,8 @@ async function connect(room, timeoutMs = 20_000, shared = undefined) {
       if (e.kind === 'iceConnectionState' && (e.state === 'connected' || e.state === 'completed'))
         mark('iceConnected');
     },
+  }).catch((/** @type {unknown} */ err) => {
+    throw new Error(`${String(err)} [${steps.slice(-12).join('; ')}]`);
   });
   const setupMs = performance.now() - started;
   const echo = /** @type {RTCDataChannel} */ (conn.channels.get('echo'));

@@ -251,7 +251,8 @@ async function startGateway() {
   const gateway = new Gateway({
     signalUrl: /** @type {string} */ (signalUrl),
     room,
-    log: createLogger('bench-gateway', 'warn'),
+    // BENCH_GATEWAY_LOG_LEVEL=info to see why sessions fail (it costs the gateway some CPU).
+    log: createLogger('bench-gateway', /** @type {any} */ (process.env.BENCH_GATEWAY_LOG_LEVEL ?? 'warn')),
     routes: ['echo', 'sink', 'source'].map((prefix) => ({ prefix, target })),
   });
   gateway.handle('bench', (channel) => {
