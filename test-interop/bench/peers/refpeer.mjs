@@ -23,6 +23,15 @@ import { Gateway, SignalClient } from 'rtcgate-peer-node';
 import { benchService } from './service.mjs';
 
 const KINDS = ['gateway', 'ndc', 'werift', 'wrtc'];
+
+// libdatachannel's own log (ICE, DTLS, SCTP) with ours, for the two node-datachannel peers:
+// NDC_LOG=Verbose|Debug|Info|Warning|Error. Off by default (it costs CPU the bench measures).
+if (process.env.NDC_LOG) {
+  const { default: ndc } = await import('node-datachannel');
+  ndc.initLogger(/** @type {any} */ (process.env.NDC_LOG), (level, message) =>
+    process.stdout.write(`ndc ${level} ${message}\n`),
+  );
+}
 /** werift's own send-buffer mark (see its writer below). */
 const WERIFT_HIGH_WATER = 64 * 1024;
 const { values } = parseArgs({
