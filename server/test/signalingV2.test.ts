@@ -476,6 +476,11 @@ const CASES: Case[] = [
         unknown.message,
         /Known types: join, offer, answer, candidate, offer-request, bye, leave\./,
       );
+      // A join names no peer: refused for carrying "as", it is still one of the join answers (no "to").
+      p.sendRaw(JSON.stringify({ type: 'join', room, role: 'browser', as: p1 }));
+      const join = await p.expectError('INVALID_MESSAGE');
+      assert.equal(join.ref, 'join');
+      assert.equal('to' in join, false);
       // No "to" for an "as" that is not this connection's, nor for frames without one.
       p.sendRaw(JSON.stringify({ type: 'offer', as: g.peerId, to: p1, sdp: 42 }));
       assert.equal('to' in (await p.expectError('INVALID_MESSAGE')), false);

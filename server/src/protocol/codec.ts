@@ -113,7 +113,10 @@ export function decodeClientFrame(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail('UNKNOWN_TYPE', 'Expected a JSON object.');
   }
-  const as = protocol === PROTOCOL_V2 ? readAs(value) : undefined;
+  // A join names no peer: its refusal never carries `to`, so that a client can tell the answers
+  // to its joins from errors about its peers (docs/protocol.md).
+  const as =
+    protocol === PROTOCOL_V2 && (value as { type?: unknown }).type !== 'join' ? readAs(value) : undefined;
   const type = (value as { type?: unknown }).type;
   const types: readonly string[] = grammar.types;
   if (typeof type !== 'string' || !types.includes(type)) {
