@@ -56,18 +56,38 @@ for (const transport of ['ws', 'socket.io'] as const) {
       .toEqual({ connections: 1, peers: 8 });
     for (const id of peerIds) expect(await gatewayView.session(id)).toBeDefined();
 
-    // One connection ends (a leave): its session goes, the others keep echoing over the same socket.
+    // One connection ends (a leave): its session and its peer go, the socket stays (one connection
+    // on the server, seven peers), and it still carries new joins and the other connections.
     await rtcPage.evaluate(() => globalThis.conns!.s0!.close('one leaves'));
     await expect.poll(() => gatewayView.session(peerIds[0]!), { timeout: 10_000 }).toBeUndefined();
-    const stillEchoing = await rtcPage.evaluate(async () => {
-      const conn = globalThis.conns!.s1!;
+    await expect
+      .poll(async () => {
+        const now = await hubCounts(stack.serverUrl);
+        return { connections: now.connections - before.connections, peers: now.peers - before.peers };
+      })
+      .toEqual({ connections: 1, peers: 7 });
+    const after = await rtcPage.evaluate(async (room) => {
+      const fresh = await rtcgate.GatewayConnection.connect({ room, signaling: globalThis.shared! });
+      globalThis.conns = { ...globalThis.conns, fresh };
+      const conn = globalThis.conns.s1!;
       return {
-        reply: (await rtcgate.echo(await conn.channel('echo'), 'after a leave')).reply,
+        fresh: (await rtcgate.echo(await fresh.channel('echo'), 'new after a leave')).reply,
+        old: (await rtcgate.echo(await conn.channel('echo'), 'after a leave')).reply,
         peers: globalThis.shared!.peers,
+        freshId: fresh.peerId,
       };
+    }, stack.room);
+    expect({ ...after, freshId: undefined }).toEqual({
+      fresh: 'new after a leave',
+      old: 'after a leave',
+      peers: 8,
+      freshId: undefined,
     });
-    expect(stillEchoing).toEqual({ reply: 'after a leave', peers: 7 });
-    expect((await hubCounts(stack.serverUrl)).connections - before.connections).toBe(1);
+    peerIds.push(after.freshId);
+    expect(await hubCounts(stack.serverUrl)).toEqual({
+      connections: before.connections + 1,
+      peers: before.peers + 8,
+    });
 
     // The shared connection ends: every connection over it hears it, and the gateway frees them all
     // (the server tells it peer-left for each).
@@ -96,10 +116,11 @@ test('a refused join over a shared connection rejects with the server code, and 
   const result = await rtcPage.evaluate(async (room) => {
     const shared = await rtcgate.SharedSignaling.open('ws');
     try {
-      // Sent together: the server answers joins in order, so each promise gets its own answer.
+      // Sent together: the server answers joins in order, so each promise gets its own answer
+      // (the refused one first: answers matched in any other order would move it).
       const attempts = await Promise.allSettled([
-        rtcgate.GatewayConnection.connect({ room, signaling: shared }),
         rtcgate.GatewayConnection.connect({ room: 'not a room name!', signaling: shared }),
+        rtcgate.GatewayConnection.connect({ room, signaling: shared }),
         rtcgate.GatewayConnection.connect({ room, signaling: shared }),
       ]);
       return attempts.map((a) =>
@@ -111,7 +132,7 @@ test('a refused join over a shared connection rejects with the server code, and 
       shared.close();
     }
   }, stack.room);
-  expect(result).toEqual(['connected', 'SIGNALING_ERROR/INVALID_MESSAGE', 'connected']);
+  expect(result).toEqual(['SIGNALING_ERROR/INVALID_MESSAGE', 'connected', 'connected']);
 });
 
 test('a join on a shared connection that has closed rejects with CLOSED', async ({ rtcPage, stack }) => {
@@ -125,4 +146,25 @@ test('a join on a shared connection that has closed rejects with CLOSED', async 
     );
   }, stack.room);
   expect(code).toBe('CLOSED');
+});
+
+test('closing the shared connection while a connect waits fails it at once with CLOSED, not at its timeout', async ({
+  rtcPage,
+  stack,
+}) => {
+  const { code, ms } = await rtcPage.evaluate(async (room) => {
+    const shared = await rtcgate.SharedSignaling.open('ws');
+    // A room without a gateway: the connect waits for one (up to its 20 s).
+    const pending = rtcgate.GatewayConnection.connect({ room, signaling: shared, timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = performance.now();
+    shared.close();
+    const code = await pending.then(
+      () => 'connected',
+      (err: InstanceType<typeof rtcgate.RtcgateError>) => err.code,
+    );
+    return { code, ms: performance.now() - started };
+  }, `${stack.room}-no-gateway`);
+  expect(code).toBe('CLOSED');
+  expect(ms).toBeLessThan(5000);
 });

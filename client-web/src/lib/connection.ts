@@ -165,8 +165,9 @@ export class GatewayConnection {
     try {
       const m = await signaling.next((x) => x.type === 'peer-joined' && x.role === 'gateway', timeoutMs);
       if (m.type === 'peer-joined') return m.peerId;
-    } catch {
-      // fall through
+    } catch (err) {
+      // The signaling connection went: say so, not that no gateway came.
+      if (err instanceof RtcgateError && err.code === 'CLOSED') throw err;
     }
     throw new RtcgateError('NO_GATEWAY', `no gateway joined the room within ${timeoutMs} ms`);
   }
@@ -370,6 +371,8 @@ export class GatewayConnection {
     signaling.onClose((reason) => {
       offMessages();
       emit({ kind: 'signaling', detail: `signaling closed: ${reason}` });
+      // Before the channels are open, nothing more can come: fail now rather than at the timeout.
+      failure?.(new RtcgateError('CLOSED', `signaling closed while connecting: ${reason}`));
     });
 
     const wanted: Promise<RTCDataChannel>[] = [];

@@ -31,6 +31,7 @@ export abstract class Signaling {
   abstract readonly transport: SignalTransport;
   #listeners = new Set<Listener>();
   #closeListeners = new Set<(reason: string) => void>();
+  #closedReason: string | undefined;
 
   /** Sends one protocol message. */
   send(message: ClientMessage): void {
@@ -52,19 +53,39 @@ export abstract class Signaling {
   }
 
   /** Resolves with the next message that matches. */
+  /**
+   * Resolves with the next message that matches. Rejects with SIGNALING_FAILED after `timeoutMs`,
+   * and with CLOSED as soon as the signaling connection is gone (or if it already is).
+   */
   next(match: (m: ServerMessage) => boolean, timeoutMs = 10_000): Promise<ServerMessage> {
+    if (this.#closedReason !== undefined) {
+      return Promise.reject(new RtcgateError('CLOSED', `signaling closed: ${this.#closedReason}`));
+    }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const done = () => {
+        clearTimeout(timer);
         off();
+        offClose();
+      };
+      const timer = setTimeout(() => {
+        done();
         reject(new RtcgateError('SIGNALING_FAILED', `no expected signaling message within ${timeoutMs} ms`));
       }, timeoutMs);
       const off = this.onMessage((m) => {
         if (!match(m)) return;
-        clearTimeout(timer);
-        off();
+        done();
         resolve(m);
       });
+      const offClose = this.onClose((reason) => {
+        done();
+        reject(new RtcgateError('CLOSED', `signaling closed: ${reason}`));
+      });
     });
+  }
+
+  /** Why the signaling connection ended; undefined while it is open. */
+  get closedReason(): string | undefined {
+    return this.#closedReason;
   }
 
   protected deliver(frame: unknown): void {
@@ -81,6 +102,7 @@ export abstract class Signaling {
   }
 
   protected closed(reason: string): void {
+    this.#closedReason ??= reason;
     for (const listener of [...this.#closeListeners]) listener(reason);
     this.#closeListeners.clear();
   }
@@ -150,7 +172,10 @@ function openWire(
     socket.once('connect', () =>
       resolve({
         transport,
-        send: (frame) => void socket.emit('signal', frame),
+        // Socket.IO buffers what is emitted while disconnected, for good without reconnection.
+        send: (frame) => {
+          if (socket.connected) socket.emit('signal', frame);
+        },
         close: () => void socket.disconnect(),
       }),
     );
@@ -343,7 +368,7 @@ export class SharedSignaling {
     const joins = this.#joins;
     this.#joins = [];
     for (const pending of joins) {
-      pending.fail(new RtcgateError('SIGNALING_FAILED', `signaling connection closed: ${reason}`));
+      pending.fail(new RtcgateError('CLOSED', `signaling connection closed: ${reason}`));
     }
     const peers = [...this.#peers.values()];
     this.#peers.clear();
