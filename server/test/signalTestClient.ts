@@ -10,6 +10,7 @@
  * A client speaks v1 unless it was connected with another protocol (`protocol` of connect()).
  */
 import assert from 'node:assert/strict';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
@@ -417,4 +418,32 @@ export function refusedHandshake(url: string, protocols: string[]): Promise<Refu
       });
     });
   });
+}
+
+/**
+ * Runs a table of conformance cases once per transport, each transport against a server of its
+ * own; `contextFor` gives each case what it needs (the v1 and v2 suites share this).
+ */
+export function describeCasesOverTransports<Ctx>(
+  title: (transport: TestTransport) => string,
+  cases: readonly { name: string; run(ctx: Ctx): Promise<void> }[],
+  startTestServer: () => Promise<RunningServer>,
+  contextFor: (t: TestContext, transport: TestTransport, server: RunningServer) => Ctx,
+): void {
+  for (const transport of TEST_TRANSPORTS) {
+    describe(title(transport), () => {
+      let server: RunningServer | undefined;
+      before(async () => {
+        server = await startTestServer();
+      });
+      after(() => server?.close());
+
+      for (const c of cases) {
+        test(c.name, async (t) => {
+          assert.ok(server, 'server started');
+          await c.run(contextFor(t, transport, server));
+        });
+      }
+    });
+  }
 }

@@ -24,7 +24,6 @@ import type { ServerConfig } from '../src/config.js';
 import type { Logger } from '../src/log.js';
 import {
   IoTestClient,
-  TEST_TRANSPORTS,
   WsTestClient,
   connectClient,
   httpUrlOf,
@@ -32,6 +31,7 @@ import {
   type TestClient,
   type TestTransport,
   refusedHandshake,
+  describeCasesOverTransports,
 } from './signalTestClient.js';
 
 const HEARTBEAT_MS = 200;
@@ -416,22 +416,12 @@ const CASES: Case[] = [
   },
 ];
 
-for (const transport of TEST_TRANSPORTS) {
-  describe(`rtcgate.signal.v1 over ${transport}`, () => {
-    let server: RunningServer | undefined;
-    before(async () => {
-      server = await startTestServer();
-    });
-    after(() => server?.close());
-
-    for (const c of CASES) {
-      test(c.name, async (t) => {
-        assert.ok(server, 'server started');
-        await c.run(contextFor(t, transport, server));
-      });
-    }
-  });
-}
+describeCasesOverTransports(
+  (transport) => `rtcgate.signal.v1 over ${transport}`,
+  CASES,
+  () => startTestServer(),
+  contextFor,
+);
 
 // ---- across transports and transport-specific cases ----------------------------------------------
 

@@ -26,7 +26,6 @@ import type { ServerConfig } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import {
   IoTestClient,
-  TEST_TRANSPORTS,
   WsTestClient,
   connectClient,
   httpUrlOf,
@@ -34,6 +33,7 @@ import {
   type TestClient,
   type TestTransport,
   refusedHandshake,
+  describeCasesOverTransports,
 } from './signalTestClient.js';
 
 type V2 = typeof PROTOCOL_V2;
@@ -518,22 +518,12 @@ function notJoined(as: string, ref: string): ServerMessageOfV2<'error'> {
   };
 }
 
-for (const transport of TEST_TRANSPORTS) {
-  describe(`rtcgate.signal.v2 over ${transport}`, () => {
-    let server: RunningServer | undefined;
-    before(async () => {
-      server = await startTestServer();
-    });
-    after(() => server?.close());
-
-    for (const c of CASES) {
-      test(c.name, async (t) => {
-        assert.ok(server, 'server started');
-        await c.run(contextFor(t, transport, server));
-      });
-    }
-  });
-}
+describeCasesOverTransports(
+  (transport) => `rtcgate.signal.v2 over ${transport}`,
+  CASES,
+  () => startTestServer(),
+  contextFor,
+);
 
 // ---- negotiation, across transports and per transport -------------------------------------------
 
