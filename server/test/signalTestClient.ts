@@ -26,7 +26,8 @@ import {
   type ServerMessageV2,
   type SignalErrorCode,
 } from '../src/protocol/index.js';
-import type { RunningServer } from '../src/server.js';
+import type { ServerConfig } from '../src/config.js';
+import { startServer, type RunningServer } from '../src/server.js';
 
 import { TRANSPORTS, type Transport } from '../src/signalHub.js';
 
@@ -446,4 +447,23 @@ export function describeCasesOverTransports<Ctx>(
       }
     });
   }
+}
+
+/** A server peer id, as the server makes them. */
+export const PEER_ID = /^p_[A-Za-z0-9_-]{8,32}$/;
+/** Well-formed, but never handed out by any server. */
+export const NOBODY = 'p_nobody000000';
+export const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
+
+/** A signaling server on a free loopback port, silent, serving no page; `config` on top. */
+export function startQuietServer(config: Partial<ServerConfig> = {}): Promise<RunningServer> {
+  return startServer({
+    port: 0,
+    host: '127.0.0.1',
+    heartbeatMs: 10_000,
+    staticDir: undefined,
+    iceServers: [],
+    logLevel: 'silent',
+    ...config,
+  });
 }

@@ -32,6 +32,10 @@ import {
   type TestTransport,
   refusedHandshake,
   describeCasesOverTransports,
+  NOBODY,
+  PEER_ID,
+  SDP,
+  startQuietServer,
 } from './signalTestClient.js';
 
 const HEARTBEAT_MS = 200;
@@ -39,21 +43,9 @@ const ICE_SERVERS: IceServer[] = [
   { urls: 'stun:127.0.0.1:3478' },
   { urls: ['turn:127.0.0.1:3478?transport=udp'], username: 'u', credential: 'c' },
 ];
-const PEER_ID = /^p_[A-Za-z0-9_-]{8,32}$/;
-/** Well-formed, but never handed out by any server. */
-const NOBODY = 'p_nobody000000';
-const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
 
 function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
-  return startServer({
-    port: 0,
-    host: '127.0.0.1',
-    heartbeatMs: HEARTBEAT_MS,
-    staticDir: undefined,
-    iceServers: ICE_SERVERS,
-    logLevel: 'silent',
-    ...overrides,
-  });
+  return startQuietServer({ heartbeatMs: HEARTBEAT_MS, iceServers: ICE_SERVERS, ...overrides });
 }
 
 // ---- the shared case table ----------------------------------------------------------------------

@@ -23,7 +23,7 @@ import {
   type ServerMessageOfV2,
 } from '../src/protocol/index.js';
 import type { ServerConfig } from '../src/config.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import type { RunningServer } from '../src/server.js';
 import {
   IoTestClient,
   WsTestClient,
@@ -34,27 +34,19 @@ import {
   type TestTransport,
   refusedHandshake,
   describeCasesOverTransports,
+  NOBODY,
+  PEER_ID,
+  SDP,
+  startQuietServer,
 } from './signalTestClient.js';
 
 type V2 = typeof PROTOCOL_V2;
 type PageClient = TestClient<V2>;
 
 const ICE_SERVERS: IceServer[] = [{ urls: 'stun:127.0.0.1:3478' }];
-const PEER_ID = /^p_[A-Za-z0-9_-]{8,32}$/;
-/** Well-formed, but never handed out by any server. */
-const NOBODY = 'p_nobody000000';
-const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
 
 function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
-  return startServer({
-    port: 0,
-    host: '127.0.0.1',
-    heartbeatMs: 10_000,
-    staticDir: undefined,
-    iceServers: ICE_SERVERS,
-    logLevel: 'silent',
-    ...overrides,
-  });
+  return startQuietServer({ heartbeatMs: 10_000, iceServers: ICE_SERVERS, ...overrides });
 }
 
 // ---- expected messages ----------------------------------------------------------------------------
