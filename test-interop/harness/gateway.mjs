@@ -26,6 +26,16 @@ if (process.env.NDC_LOG) {
   );
 }
 
+// usrsctp's settings for every association of this process, for experiments: NDC_SCTP='{"sendBufferSize":262144}'
+// (the keys of node-datachannel's SctpSettings; unset keys keep libdatachannel's defaults).
+if (process.env.NDC_SCTP) {
+  const settings = JSON.parse(process.env.NDC_SCTP);
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings))
+    throw new Error('NDC_SCTP must be a JSON object of SctpSettings');
+  nodeDataChannel.setSctpSettings(settings);
+  process.stdout.write(`ndc sctp settings ${JSON.stringify(settings)}\n`);
+}
+
 /** @typedef {import('rtcgate-peer-node').GatewayChannel} GatewayChannel */
 /** @typedef {import('rtcgate-peer-node').PeerSession} PeerSession */
 
