@@ -3,7 +3,7 @@
  * RTCPeerConnection with the gateway (the browser offers, or asks the gateway to), trickle ICE both
  * ways, open channels, read stats. The page and the interop suite both use this class.
  */
-import type { ChannelRequest, PeerInfo, ServerMessage } from 'rtcgate-server/protocol';
+import type { ChannelRequest, ClientMessage, PeerInfo, ServerMessage } from 'rtcgate-server/protocol';
 import { BridgeChannel, ControlChannel, type BridgeOptions } from './bridge.js';
 import { RtcgateError } from './errors.js';
 import {
@@ -58,7 +58,52 @@ export type ConnectionEvent =
   | { kind: 'dtlsState'; state: string }
   | { kind: 'channel'; label: string; state: RTCDataChannelState }
   | { kind: 'candidate'; side: 'local' | 'remote'; candidate: string }
+  /** Every signaling message of this connection, sent or received: its type and a short summary. */
+  | { kind: 'signal'; direction: 'sent' | 'received'; type: string; detail: string }
+  /** The SCTP association (RTCSctpTransport.state), from the moment the answer is applied. */
+  | { kind: 'sctpState'; state: RTCSctpTransportState }
   | { kind: 'closed'; reason: string };
+
+/** A signaling message in a few words, for a timeline: what it is, never the whole SDP. */
+export function describeSignal(message: ClientMessage | ServerMessage): string {
+  switch (message.type) {
+    case 'join':
+      return `join room ${message.room} as ${message.role}`;
+    case 'joined':
+      return `joined room ${message.room} as ${message.peerId}, ${message.peers.length} other peer(s)`;
+    case 'peer-joined':
+      return `peer-joined: ${message.role} ${message.peerId}`;
+    case 'peer-left':
+      return `peer-left: ${message.peerId} (${message.reason})`;
+    case 'error':
+      return `error ${message.code}: ${message.message}`;
+    case 'offer':
+    case 'answer':
+      return `${message.type} (SDP, ${message.sdp.split('\n').filter((l) => l.startsWith('m=')).length} m-line(s))`;
+    case 'candidate': {
+      if (message.candidate === null) return 'candidate: end of candidates';
+      // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> …
+      // (RFC 8839 §5.1)
+      const parts = (message.candidate.candidate ?? '').split(' ');
+      const typ = parts.indexOf('typ');
+      return `candidate ${typ > 0 ? (parts[typ + 1] ?? '?') : '?'} ${parts[2]?.toLowerCase() ?? '?'}`;
+    }
+    case 'offer-request':
+      return `offer-request (${(message.channels ?? [{ label: 'echo' }]).map((c) => c.label).join(', ')})`;
+    case 'bye':
+      return `bye${message.reason ? `: ${message.reason}` : ''}`;
+  }
+}
+
+/** Sends one signaling message, then tells the timeline (a send that throws is not told). */
+function sendSignal(
+  signaling: Signaling,
+  message: ClientMessage,
+  emit: (event: ConnectionEvent) => void,
+): void {
+  signaling.send(message);
+  emit({ kind: 'signal', direction: 'sent', type: message.type, detail: describeSignal(message) });
+}
 
 function toInit(channel: ChannelRequest): RTCDataChannelInit {
   const init: RTCDataChannelInit = {};
@@ -101,6 +146,9 @@ export class GatewayConnection {
   /** Every channel of this connection that has not closed yet (end() closes them first). */
   #live = new Set<RTCDataChannel>();
   #bridges = new Map<RTCDataChannel, BridgeChannel>();
+  #all: RTCDataChannel[] = [];
+  /** The DTLS and SCTP transports whose state changes are reported (each once). */
+  #watched = new WeakSet<object>();
 
   private constructor(
     readonly signaling: Signaling,
@@ -118,14 +166,21 @@ export class GatewayConnection {
     const room = options.room ?? 'default';
     let signaling: Signaling;
     let joined: JoinedMessage;
+    const onReceived = (m: ServerMessage) =>
+      emit({ kind: 'signal', direction: 'received', type: m.type, detail: describeSignal(m) });
     if (options.signaling) {
+      // The shared connection sends the join and reads its answer: told here as they happen to it.
+      emit({ kind: 'signal', direction: 'sent', type: 'join', detail: `join room ${room} as browser` });
       ({ signaling, joined } = await options.signaling.join(room, 'browser', timeoutMs));
+      onReceived(joined as ServerMessage);
+      signaling.onMessage(onReceived);
     } else {
       const transport = options.transport ?? 'ws';
       signaling = await openSignaling(transport, options.serverUrl, timeoutMs);
       emit({ kind: 'signaling', detail: `connected over ${transport}` });
+      signaling.onMessage(onReceived);
       try {
-        joined = await GatewayConnection.#join(signaling, room, timeoutMs);
+        joined = await GatewayConnection.#join(signaling, room, timeoutMs, emit);
       } catch (err) {
         signaling.close();
         throw err;
@@ -145,12 +200,17 @@ export class GatewayConnection {
     }
   }
 
-  static async #join(signaling: Signaling, room: string, timeoutMs: number): Promise<JoinedMessage> {
+  static async #join(
+    signaling: Signaling,
+    room: string,
+    timeoutMs: number,
+    emit: (event: ConnectionEvent) => void,
+  ): Promise<JoinedMessage> {
     const reply = signaling.next(
       (m) => m.type === 'joined' || (m.type === 'error' && m.ref === 'join'),
       timeoutMs,
     );
-    signaling.send({ type: 'join', room, role: 'browser' });
+    sendSignal(signaling, { type: 'join', room, role: 'browser' }, emit);
     const joined = await reply;
     if (joined.type !== 'joined') {
       const code = joined.type === 'error' ? joined.code : 'unknown';
@@ -174,6 +234,14 @@ export class GatewayConnection {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Every DataChannel of this connection in the order it was made or announced, closed ones and the
+   * library's control channel (rtcgate.ctl) included. `channels` holds the latest one per label.
+   */
+  get allChannels(): readonly RTCDataChannel[] {
+    return this.#all;
   }
 
   /** Waits for a channel the gateway opened (or one opened here) by label. */
@@ -204,7 +272,10 @@ export class GatewayConnection {
   async bridge(label: string, options: BridgeOptions = {}): Promise<BridgeChannel> {
     if (this.#closed) throw new RtcgateError('CLOSED', 'connection is closed');
     const timeoutMs = options.timeoutMs ?? 10_000;
-    this.#control ??= ControlChannel.open(this.pc, timeoutMs);
+    this.#control ??= ControlChannel.open(this.pc, timeoutMs).then((c) => {
+      this.#all.push(c.channel);
+      return c;
+    });
     let control: ControlChannel;
     try {
       control = await this.#control;
@@ -285,7 +356,7 @@ export class GatewayConnection {
   close(reason = 'closed by the page'): void {
     if (this.#closed) return;
     try {
-      this.signaling.send({ type: 'bye', to: this.gatewayId, reason });
+      sendSignal(this.signaling, { type: 'bye', to: this.gatewayId, reason }, this.emitEvent);
     } catch {
       // signaling already gone
     }
@@ -305,6 +376,7 @@ export class GatewayConnection {
 
   #track(channel: RTCDataChannel): void {
     this.channels.set(channel.label, channel);
+    this.#all.push(channel);
     if (channel.readyState !== 'closed') {
       this.#live.add(channel);
       channel.addEventListener('close', () => {
@@ -339,11 +411,15 @@ export class GatewayConnection {
     pc.addEventListener('icecandidate', (e: RTCPeerConnectionIceEvent) => {
       if (e.candidate) emit({ kind: 'candidate', side: 'local', candidate: e.candidate.candidate });
       const c = e.candidate;
-      signaling.send({
-        type: 'candidate',
-        to: gatewayId,
-        candidate: c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null,
-      });
+      sendSignal(
+        signaling,
+        {
+          type: 'candidate',
+          to: gatewayId,
+          candidate: c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null,
+        },
+        emit,
+      );
     });
     pc.addEventListener('icegatheringstatechange', () =>
       emit({ kind: 'iceGatheringState', state: pc.iceGatheringState }),
@@ -355,6 +431,7 @@ export class GatewayConnection {
       emit({ kind: 'signalingState', state: pc.signalingState }),
     );
     pc.addEventListener('connectionstatechange', () => {
+      this.#watchTransports();
       emit({ kind: 'connectionState', state: pc.connectionState });
       if (pc.connectionState === 'failed') {
         failure?.(new RtcgateError('CONNECTION_FAILED', 'ICE or DTLS failed'));
@@ -384,7 +461,11 @@ export class GatewayConnection {
       }
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
-      signaling.send({ type: 'offer', to: gatewayId, sdp: pc.localDescription?.sdp ?? offer.sdp ?? '' });
+      sendSignal(
+        signaling,
+        { type: 'offer', to: gatewayId, sdp: pc.localDescription?.sdp ?? offer.sdp ?? '' },
+        emit,
+      );
       emit({ kind: 'signaling', detail: 'sent offer' });
     } else {
       for (const c of channels) {
@@ -397,7 +478,7 @@ export class GatewayConnection {
           wanted.push(this.channel(c.label, timeoutMs));
         }
       }
-      signaling.send({ type: 'offer-request', to: gatewayId, channels });
+      sendSignal(signaling, { type: 'offer-request', to: gatewayId, channels }, emit);
       emit({ kind: 'signaling', detail: 'asked the gateway to offer' });
     }
 
@@ -422,12 +503,8 @@ export class GatewayConnection {
     } finally {
       clearTimeout(timer);
     }
+    this.#watchTransports();
     const sctp = pc.sctp;
-    const dtls = sctp?.transport;
-    if (dtls) {
-      emit({ kind: 'dtlsState', state: dtls.state });
-      dtls.addEventListener('statechange', () => emit({ kind: 'dtlsState', state: dtls.state }));
-    }
     // The gateway's SCTP association is gone (it closed its PeerConnection): no channel can open
     // again, so the session is over now rather than when ICE consent runs out (RFC 7675, ~30 s).
     // Firefox reports this at once; Chromium only when ICE fails.
@@ -439,6 +516,29 @@ export class GatewayConnection {
     });
   }
 
+  /**
+   * Reports the DTLS and SCTP transports' states from when they exist: a browser makes them once an
+   * answer is applied (W3C webrtc-pc §4.4.1.5, "set the RTCSessionDescription"), before ICE can
+   * connect, so the timeline sees DTLS go connecting → connected. Each transport is watched once;
+   * its state at that moment is reported first.
+   */
+  #watchTransports(): void {
+    const sctp = this.pc.sctp;
+    if (!sctp || this.#closed) return;
+    const emit = this.emitEvent;
+    const dtls = sctp.transport;
+    if (!this.#watched.has(dtls)) {
+      this.#watched.add(dtls);
+      emit({ kind: 'dtlsState', state: dtls.state });
+      dtls.addEventListener('statechange', () => emit({ kind: 'dtlsState', state: dtls.state }));
+    }
+    if (!this.#watched.has(sctp)) {
+      this.#watched.add(sctp);
+      emit({ kind: 'sctpState', state: sctp.state });
+      sctp.addEventListener('statechange', () => emit({ kind: 'sctpState', state: sctp.state }));
+    }
+  }
+
   async #onSignal(m: ServerMessage): Promise<void> {
     const { pc, signaling, gatewayId } = this;
     if ('from' in m && m.from !== gatewayId) return;
@@ -448,12 +548,18 @@ export class GatewayConnection {
         await this.#flushCandidates();
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
-        signaling.send({ type: 'answer', to: gatewayId, sdp: pc.localDescription?.sdp ?? answer.sdp ?? '' });
+        sendSignal(
+          signaling,
+          { type: 'answer', to: gatewayId, sdp: pc.localDescription?.sdp ?? answer.sdp ?? '' },
+          this.emitEvent,
+        );
+        this.#watchTransports();
         this.emitEvent({ kind: 'signaling', detail: 'received offer, sent answer' });
         return;
       }
       case 'answer':
         await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        this.#watchTransports();
         await this.#flushCandidates();
         this.emitEvent({ kind: 'signaling', detail: 'received answer' });
         return;

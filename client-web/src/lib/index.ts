@@ -1,6 +1,7 @@
 export {
   GatewayConnection,
   echo,
+  describeSignal,
   waitForOpen,
   END_TIMEOUT_MS,
   type ConnectOptions,
@@ -22,7 +23,15 @@ export {
   type JoinedMessage,
   type SignalTransport,
 } from './signaling.js';
-export { readStats, type ConnectionStats, type CandidateSummary } from './stats.js';
+export {
+  readStats,
+  summarizeStats,
+  type ConnectionStats,
+  type CandidateSummary,
+  type CandidateStats,
+  type CandidatePairStats,
+  type DataChannelStats,
+} from './stats.js';
 export { RtcgateError, CLIENT_ERROR_CODES, type ClientErrorCode } from './errors.js';
 export {
   PROTOCOL,
@@ -30,4 +39,9 @@ export {
   MAX_FRAME_BYTES,
   SIGNAL_ERROR_CODES,
   SIGNAL_ERROR_TEXT,
+  CHANNEL_CLOSE_CODES,
+  SESSION_END_CODES,
+  type SignalErrorCode,
+  type ChannelCloseCode,
+  type SessionEndCode,
 } from 'rtcgate-server/protocol';
