@@ -270,16 +270,23 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       this.#releasing.add(released);
     });
     session.on('channel', (channel) => this.#route(channel, session));
-    this.#log.info('session created', { peerId, sessionId: session.sessionId });
+    this.#sessionLog(session, 'session').info('session created');
     emitSafely(this.#log, 'session', () => this.emit('session', session));
     return session;
+  }
+
+  /** A logger for a part of the gateway that works for one session: its lines name the session. */
+  #sessionLog(session: PeerSession, part: string): Logger {
+    return this.#log
+      .child(part)
+      .bind({ room: this.room, peerId: session.peerId, sessionId: session.sessionId });
   }
 
   #controlOf(session: PeerSession): ChannelControl {
     let control = this.#controls.get(session);
     if (!control) {
       const timeoutMs = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-      const created = new ChannelControl(this.#log.child('control'), {
+      const created = new ChannelControl(this.#sessionLog(session, 'control'), {
         timeoutMs,
         bytesSent: () => session.bytesSent,
         onStall: (detail) => this.#onStall(session, created, detail),
@@ -297,8 +304,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
    */
   #onStall(session: PeerSession, control: ChannelControl, detail: string): void {
     const info = session.info();
-    this.#log.error('session stalled; ending it', {
-      peerId: session.peerId,
+    this.#sessionLog(session, 'control').error('session stalled; ending it', {
       detail,
       pings: control.pingInfo(),
       bytesSent: info.bytesSent,
@@ -354,7 +360,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   }
 
   #refuse(channel: GatewayChannel, session: PeerSession, control: ChannelControl, why: string): void {
-    this.#log.warn('channel refused; closing it', { peerId: session.peerId, label: channel.label, why });
+    this.#sessionLog(session, 'routes').warn('channel refused; closing it', { label: channel.label, why });
     control.reason(channel.id, 'NO_ROUTE', why);
     channel.close();
     channel.once('close', () => control.forget(channel.id));
@@ -377,10 +383,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
               maxPayload: channel.maxMessageSize,
             })
           : connectTcp(target, timeoutMs, channel.maxMessageSize);
-    const log = this.#log.child('bridge');
+    const log = this.#sessionLog(session, 'bridge').bind({ label: channel.label });
     log.info('bridging channel', {
-      peerId: session.peerId,
-      label: channel.label,
       to: describeTarget(target),
     });
     const bridge = new Bridge(channel, connect, control, log, this.options.bridge);

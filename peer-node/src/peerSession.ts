@@ -145,7 +145,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     this.peerId = options.peerId;
     this.room = options.room;
     this.#signal = options.signal;
-    this.#log = options.log;
+    // Every line of this session names it: room, peer and session (docs/configuration.md, Logs).
+    this.#log = options.log.bind({ room: options.room, peerId: options.peerId, sessionId: this.sessionId });
     this.#pc = new nodeDataChannel.PeerConnection(`${options.peerId}:${this.sessionId}`, {
       iceServers: toNodeIceServers(options.iceServers),
       ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
@@ -287,7 +288,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     // connectivity checks instead (RFC 8445 §7.3.1.3), so these are skipped, not errors.
     const address = text.split(' ')[4] ?? '';
     if (address.endsWith('.local')) {
-      this.#log.debug('skipping mDNS candidate', { peerId: this.peerId, address });
+      this.#log.debug('skipping mDNS candidate', { address });
       return;
     }
     const mid =
@@ -302,7 +303,6 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     } catch (err) {
       // A candidate the stack cannot use is not fatal to the session (RFC 8838 §11).
       this.#log.warn('remote candidate refused', {
-        peerId: this.peerId,
         candidate: text,
         error: messageOf(err),
       });
@@ -433,7 +433,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       .then(() => within(Promise.all(this.#lateResets)))
       .then(teardown);
     this.#setState('closed');
-    this.#log.info('session closed', { peerId: this.peerId, sessionId: this.sessionId, reason });
+    this.#log.info('session closed', { reason });
     emitSafely(this.#log, 'close', () => this.emit('close', reason));
   }
 
@@ -450,7 +450,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   #setRemote(sdp: string, type: 'offer' | 'answer'): void {
     this.#assertOpen();
     const usable = withoutSctpInit(sdp);
-    if (usable !== sdp) this.#log.debug('declined SCTP SNAP (a=sctp-init)', { peerId: this.peerId, type });
+    if (usable !== sdp) this.#log.debug('declined SCTP SNAP (a=sctp-init)', { type });
     try {
       this.#pc.setRemoteDescription(usable, type);
     } catch (err) {
@@ -495,7 +495,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       try {
         fn(...args);
       } catch (err) {
-        this.#log.error(`${what} callback failed`, { peerId: this.peerId, error: messageOf(err) });
+        this.#log.error(`${what} callback failed`, { error: messageOf(err) });
       }
     };
   }
@@ -503,7 +503,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   // The one place the connection state changes: repeats ignored, closed final, emitted once.
   #setState(next: PeerConnectionState): void {
     if (this.#state === next || this.#state === 'closed') return;
-    this.#log.info('connection state', { peerId: this.peerId, from: this.#state, to: next });
+    this.#log.info('connection state', { from: this.#state, to: next });
     this.#state = next;
     if (next === 'connected') this.#connectedAt ??= Date.now();
     emitSafely(this.#log, 'state', () => this.emit('state', next));

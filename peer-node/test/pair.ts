@@ -18,7 +18,7 @@ export interface Stack {
 
 export async function startStack(
   room = 'loop',
-  options: Omit<GatewayOptions, 'signalUrl' | 'room' | 'log'> = {},
+  options: Omit<GatewayOptions, 'signalUrl' | 'room'> = {},
 ): Promise<Stack> {
   const server = await startServer(
     { port: 0, host: '127.0.0.1', staticDir: undefined, heartbeatMs: 500 },

@@ -1,10 +1,28 @@
-/** Server configuration from the environment (and CLI flags, which the CLI maps onto the same keys). */
+/**
+ * The signaling server's options (flag, environment variable, config-file key; see options.ts) and
+ * the ServerConfig they make. `rtcgate server --help` and docs/configuration.md list them.
+ */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { parseLogLevel, type LogLevel } from './log.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
+import {
+  ConfigError,
+  choiceOption,
+  intOption,
+  jsonValue,
+  listOption,
+  resolveOptions,
+  textOption,
+  whereOf,
+  type ConfigSources,
+  type OptionSpec,
+  type Resolved,
+} from './options.js';
 import { iceServerSchema, type IceServer } from './protocol/index.js';
 import { DEFAULT_TURN_TTL_SECONDS, type TurnConfig } from './turn.js';
+
+export { ConfigError } from './options.js';
 
 export interface ServerConfig {
   port: number;
@@ -23,40 +41,15 @@ export interface ServerConfig {
   logLevel: LogLevel;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  constructor(
-    readonly option: string,
-    problem: string,
-  ) {
-    super(`${option}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
-
 /** client-web/dist beside this package in the repository. */
 export const DEFAULT_STATIC_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../../client-web/dist',
 );
 
-function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max}; got "${value}"`);
-  }
-  return n;
-}
-
-export function parseIceServers(name: string, value: string | undefined): IceServer[] {
-  if (value === undefined || value.trim() === '') return [];
-  let json: unknown;
-  try {
-    json = JSON.parse(value);
-  } catch {
-    throw new ConfigError(name, 'must be a JSON array of RTCIceServer objects ({"urls": ...})');
-  }
+export function parseIceServers(name: string, value: unknown): IceServer[] {
+  if (value === undefined || (typeof value === 'string' && value.trim() === '')) return [];
+  const json = jsonValue(value, name, 'an array of RTCIceServer objects ({"urls": ...})');
   const parsed = z.array(iceServerSchema).safeParse(json);
   if (!parsed.success) {
     throw new ConfigError(
@@ -67,53 +60,186 @@ export function parseIceServers(name: string, value: string | undefined): IceSer
   return parsed.data;
 }
 
+const TURN_URL = /^turns?:[^\s?]+(\?transport=(udp|tcp))?$/;
+
+function turnUrls(value: unknown, where: string): string[] {
+  const urls = listOption(value, where);
+  for (const url of urls) {
+    if (!TURN_URL.test(url)) {
+      throw new ConfigError(
+        where,
+        `"${url}" is not a TURN URL (turn:host[:port] or turns:host[:port], optionally ?transport=udp|tcp)`,
+      );
+    }
+  }
+  return urls;
+}
+
+/** Options every rtcgate command has. */
+export const COMMON_OPTIONS = {
+  logLevel: {
+    key: 'logLevel',
+    flag: '--log-level',
+    env: 'LOG_LEVEL',
+    valueName: 'LEVEL',
+    description: `${LOG_LEVELS.join('|')}`,
+    default: 'info',
+    parse: choiceOption(LOG_LEVELS),
+  } satisfies OptionSpec<LogLevel>,
+  logFormat: {
+    key: 'logFormat',
+    flag: '--log-format',
+    env: 'LOG_FORMAT',
+    valueName: 'FORMAT',
+    description:
+      'json (one object a line) or pretty (for a terminal); default pretty on a terminal, else json',
+    parse: choiceOption(LOG_FORMATS),
+  } satisfies OptionSpec<LogFormat>,
+};
+
+export const SERVER_OPTIONS = {
+  port: {
+    key: 'port',
+    flag: '--port',
+    env: 'PORT',
+    valueName: 'N',
+    description: 'HTTP port of the page, /signal, /healthz and /metrics (0: any free port)',
+    default: 8080,
+    parse: intOption(0, 65535),
+  } satisfies OptionSpec<number>,
+  host: {
+    key: 'host',
+    flag: '--host',
+    env: 'HOST',
+    valueName: 'ADDRESS',
+    description: 'listen address',
+    default: '0.0.0.0',
+    parse: textOption,
+  } satisfies OptionSpec<string>,
+  staticDir: {
+    key: 'staticDir',
+    flag: '--static-dir',
+    env: 'STATIC_DIR',
+    valueName: 'DIR',
+    description: 'folder of the built page (default: client-web/dist of this checkout)',
+    default: DEFAULT_STATIC_DIR,
+    parse: textOption,
+  } satisfies OptionSpec<string>,
+  iceServers: {
+    key: 'iceServers',
+    flag: '--ice-servers',
+    env: 'ICE_SERVERS',
+    valueName: 'JSON',
+    description: 'RTCIceServer[] handed to every peer (STUN, static TURN)',
+    default: [],
+    parse: (value, where) => parseIceServers(where, value),
+  } satisfies OptionSpec<IceServer[]>,
+  turnUrls: {
+    key: 'turnUrls',
+    flag: '--turn-urls',
+    env: 'TURN_URLS',
+    valueName: 'LIST',
+    description:
+      'comma-separated turn:/turns: URLs of coturn; each peer gets short-lived credentials (needs the secret)',
+    parse: turnUrls,
+  } satisfies OptionSpec<string[]>,
+  turnSecret: {
+    key: 'turnSecret',
+    flag: '--turn-secret',
+    env: 'TURN_SECRET',
+    valueName: 'SECRET',
+    description: "coturn's static-auth-secret (prefer the environment: flags show in the process list)",
+    secret: true,
+    parse: textOption,
+  } satisfies OptionSpec<string>,
+  turnTtl: {
+    key: 'turnTtl',
+    flag: '--turn-ttl',
+    env: 'TURN_TTL',
+    valueName: 'SECONDS',
+    description: 'how long a TURN credential is valid',
+    default: DEFAULT_TURN_TTL_SECONDS,
+    parse: intOption(60, 7 * 24 * 3600),
+  } satisfies OptionSpec<number>,
+  heartbeatMs: {
+    key: 'heartbeatMs',
+    flag: '--heartbeat-ms',
+    env: 'HEARTBEAT_MS',
+    valueName: 'MS',
+    description: 'ping interval that finds dead signaling connections',
+    default: 10_000,
+    parse: intOption(100, 600_000),
+  } satisfies OptionSpec<number>,
+  maxPeersPerRoom: {
+    key: 'maxPeersPerRoom',
+    flag: '--max-peers-per-room',
+    env: 'MAX_PEERS_PER_ROOM',
+    valueName: 'N',
+    description: 'peers one room may hold (ROOM_FULL beyond)',
+    default: 1000,
+    parse: intOption(2, 1_000_000),
+  } satisfies OptionSpec<number>,
+  maxPeersPerConnection: {
+    key: 'maxPeersPerConnection',
+    flag: '--max-peers-per-connection',
+    env: 'MAX_PEERS_PER_CONNECTION',
+    valueName: 'N',
+    description: 'peers one rtcgate.signal.v2 connection may hold (TOO_MANY_PEERS beyond); default 500',
+    parse: intOption(1, 1_000_000),
+  } satisfies OptionSpec<number>,
+};
+
+/** TURN needs both its URLs and its secret; the error names the missing one as the other was given. */
+function turnOf(
+  resolved: Resolved<Pick<typeof SERVER_OPTIONS, 'turnUrls' | 'turnSecret' | 'turnTtl'>>,
+  sources: ConfigSources,
+): TurnConfig | undefined {
+  const { turnUrls: urls = [], turnSecret: secret, turnTtl: ttlSeconds } = resolved.values;
+  const given = (name: 'turnUrls' | 'turnSecret') =>
+    whereOf(SERVER_OPTIONS[name], resolved.sources[name], sources.file);
+  if (urls.length === 0 && secret === undefined) return undefined;
+  const missing = (name: 'turnUrls' | 'turnSecret', other: 'turnUrls' | 'turnSecret') => {
+    const form = resolved.sources[other];
+    return new ConfigError(
+      whereOf(SERVER_OPTIONS[name], form, sources.file),
+      `is required with ${given(other)}`,
+    );
+  };
+  if (urls.length === 0) throw missing('turnUrls', 'turnSecret');
+  if (secret === undefined) throw missing('turnSecret', 'turnUrls');
+  return { urls, secret, ttlSeconds };
+}
+
 /**
  * TURN_URLS (comma-separated turn:/turns: URLs), TURN_SECRET (coturn's static-auth-secret) and
  * TURN_TTL (seconds): all or nothing for the first two.
  */
 export function parseTurn(env: NodeJS.ProcessEnv): TurnConfig | undefined {
-  const urls = (env.TURN_URLS ?? '')
-    .split(',')
-    .map((u) => u.trim())
-    .filter((u) => u !== '');
-  const secret = env.TURN_SECRET ?? '';
-  const ttlSeconds = int('TURN_TTL', env.TURN_TTL, DEFAULT_TURN_TTL_SECONDS, 60, 7 * 24 * 3600);
-  if (urls.length === 0 && secret === '') return undefined;
-  if (urls.length === 0) throw new ConfigError('TURN_URLS', 'is required with TURN_SECRET');
-  if (secret === '') throw new ConfigError('TURN_SECRET', 'is required with TURN_URLS');
-  for (const url of urls) {
-    if (!/^turns?:[^\s?]+(\?transport=(udp|tcp))?$/.test(url)) {
-      throw new ConfigError(
-        'TURN_URLS',
-        `"${url}" is not a TURN URL (turn:host[:port] or turns:host[:port], optionally ?transport=udp|tcp)`,
-      );
-    }
-  }
-  return { urls, secret, ttlSeconds };
+  const { turnUrls: u, turnSecret: s, turnTtl: t } = SERVER_OPTIONS;
+  return turnOf(resolveOptions({ turnUrls: u, turnSecret: s, turnTtl: t }, { env }), { env });
 }
 
-/** MAX_PEERS_PER_CONNECTION, left out when unset: startServer then applies the hub's default (500). */
-function readMaxPeersPerConnection(value: string | undefined): Pick<ServerConfig, 'maxPeersPerConnection'> {
-  if (value === undefined || value.trim() === '') return {};
-  return { maxPeersPerConnection: int('MAX_PEERS_PER_CONNECTION', value, 0, 1, 1_000_000) };
+/** The server's configuration from flags, environment and file, with where each value came from. */
+export function resolveServerConfig(sources: ConfigSources): {
+  config: ServerConfig;
+  resolved: Resolved<typeof SERVER_OPTIONS & typeof COMMON_OPTIONS>;
+} {
+  const resolved = resolveOptions({ ...SERVER_OPTIONS, ...COMMON_OPTIONS }, sources);
+  const v = resolved.values;
+  const config: ServerConfig = {
+    port: v.port,
+    host: v.host,
+    staticDir: v.staticDir,
+    iceServers: v.iceServers,
+    turn: turnOf(resolved, sources),
+    heartbeatMs: v.heartbeatMs,
+    maxPeersPerRoom: v.maxPeersPerRoom,
+    ...(v.maxPeersPerConnection === undefined ? {} : { maxPeersPerConnection: v.maxPeersPerConnection }),
+    logLevel: v.logLevel,
+  };
+  return { config, resolved };
 }
 
 export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  let logLevel: LogLevel;
-  try {
-    logLevel = parseLogLevel(env.LOG_LEVEL);
-  } catch (err) {
-    throw new ConfigError('LOG_LEVEL', (err as Error).message);
-  }
-  return {
-    port: int('PORT', env.PORT, 8080, 0, 65535),
-    host: env.HOST?.trim() || '0.0.0.0',
-    staticDir: env.STATIC_DIR?.trim() || DEFAULT_STATIC_DIR,
-    iceServers: parseIceServers('ICE_SERVERS', env.ICE_SERVERS),
-    turn: parseTurn(env),
-    heartbeatMs: int('HEARTBEAT_MS', env.HEARTBEAT_MS, 10_000, 100, 600_000),
-    maxPeersPerRoom: int('MAX_PEERS_PER_ROOM', env.MAX_PEERS_PER_ROOM, 1000, 2, 1_000_000),
-    ...readMaxPeersPerConnection(env.MAX_PEERS_PER_CONNECTION),
-    logLevel,
-  };
+  return resolveServerConfig({ env }).config;
 }

@@ -1,8 +1,44 @@
 export * from './protocol/index.js';
 export { startServer, type RunningServer } from './server.js';
-export { serverConfigFromEnv, parseIceServers, ConfigError, type ServerConfig } from './config.js';
+export {
+  serverConfigFromEnv,
+  resolveServerConfig,
+  parseIceServers,
+  ConfigError,
+  SERVER_OPTIONS,
+  COMMON_OPTIONS,
+  DEFAULT_STATIC_DIR,
+  type ServerConfig,
+} from './config.js';
+export {
+  resolveOptions,
+  loadConfigFile,
+  describeConfig,
+  whereOf,
+  intOption,
+  textOption,
+  choiceOption,
+  listOption,
+  jsonValue,
+  type OptionSpec,
+  type OptionTable,
+  type OptionValues,
+  type OptionSource,
+  type ConfigSources,
+  type ConfigFile,
+  type Resolved,
+} from './options.js';
 export { SignalHub, type Transport, TRANSPORTS } from './signalHub.js';
 export { RoomRegistry } from './rooms.js';
-export { createLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';
+export {
+  createLogger,
+  parseLogLevel,
+  LOG_LEVELS,
+  LOG_FORMATS,
+  type Logger,
+  type LogLevel,
+  type LogFormat,
+  type LoggerOptions,
+} from './log.js';
 export { SIGNAL_PATH, pathOf } from './transports/wsTransport.js';
 export { SOCKET_IO_NAMESPACE, SOCKET_IO_EVENT } from './transports/socketIoTransport.js';

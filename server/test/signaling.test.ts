@@ -581,6 +581,7 @@ describe('rtcgate.signal.v1 across transports and per transport', () => {
       warn: () => {},
       error: () => {},
       child: () => recording(),
+      bind: () => recording(),
     });
     const own = await startServer(
       { port: 0, host: '127.0.0.1', heartbeatMs: HEARTBEAT_MS, staticDir: undefined },

@@ -8,7 +8,7 @@
  *                           [--window W] [--cpu-prof DIR]
  *
  * Three processes per transport: this one (the coordinator: it reads the server's /proc entries),
- * the real server CLI (server/dist/src/cli.js), and a load generator (this script again with
+ * the real server (`rtcgate server`, peer-node/dist/src/cli.js), and a load generator (this script again with
  * --role generator), so the server's memory and CPU are its own.
  *
  * - Ramp: N clients in rooms of two (one gateway, one browser), at most --concurrency handshakes
@@ -403,7 +403,7 @@ async function coordinator() {
   }
 
   const self = fileURLToPath(import.meta.url);
-  const cli = fileURLToPath(new URL('../../server/dist/src/cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../../peer-node/dist/src/cli.js', import.meta.url));
   if (!existsSync(cli)) {
     progress(`${cli} is missing: run "npm run build" first`);
     process.exit(1);
@@ -513,7 +513,7 @@ async function coordinator() {
   const measure = async (transport) => {
     progress(`${transport}: starting the server`);
     const server = start(
-      [...profArgs, cli, '--port', '0', '--host', '127.0.0.1'],
+      [...profArgs, cli, 'server', '--port', '0', '--host', '127.0.0.1'],
       ['ignore', 'pipe', 'pipe'],
       {
         ...process.env,
