@@ -22,6 +22,12 @@ export interface BridgeOptions {
   unmeteredLimit?: number;
   /** Longest a backend connect may take (default 5 s). */
   connectTimeoutMs?: number;
+  /**
+   * Told each time backpressure holds one side: `to_browser` when the backend is paused because
+   * the browser reads slowly, `from_browser` when the browser has used up its credit because the
+   * backend takes slowly (the gateway's metrics count these).
+   */
+  onPause?: (direction: 'to_browser' | 'from_browser') => void;
 }
 
 export interface BridgeInfo {
@@ -59,6 +65,9 @@ export class Bridge {
   #received = 0;
   #flushed = 0;
   #granted = 0;
+  /** The browser has sent up to its credit and waits for a grant. */
+  #browserHeld = false;
+  readonly #onPause: BridgeOptions['onPause'];
   #metered = false;
   /** Backend → browser. */
   #toBrowser: BackendMessage[] = [];
@@ -86,6 +95,7 @@ export class Bridge {
     options: BridgeOptions = {},
   ) {
     this.#window = options.window ?? DEFAULT_WINDOW;
+    this.#onPause = options.onPause;
     this.#unmeteredLimit = options.unmeteredLimit ?? DEFAULT_UNMETERED_LIMIT;
     this.#id = channel.id;
     channel.bufferedAmountLowThreshold = SEND_BUFFER_MARK;
@@ -183,6 +193,10 @@ export class Bridge {
         this.#violation(`received ${this.#received} bytes against a credit of ${this.#granted}`);
         return;
       }
+      if (!this.#browserHeld && this.#received >= this.#granted) {
+        this.#browserHeld = true;
+        this.#onPause?.('from_browser');
+      }
     } else if (this.#received - this.#flushed > this.#unmeteredLimit) {
       this.#violation(
         `${this.#received - this.#flushed} bytes wait for the backend on a channel without credit ` +
@@ -229,6 +243,7 @@ export class Bridge {
     // keep control traffic small.
     if (this.#granted === 0 || upTo - this.#granted >= this.#window / 4) {
       this.#granted = upTo;
+      this.#browserHeld = false;
       this.control?.grant(this.#id, upTo);
     }
   }
@@ -285,6 +300,7 @@ export class Bridge {
     if (!this.#backendPaused && waiting > PAUSE_BACKEND_AT) {
       this.#backendPaused = true;
       this.#backend?.pause();
+      this.#onPause?.('to_browser');
     } else if (this.#backendPaused && waiting <= PAUSE_BACKEND_AT / 2) {
       this.#backendPaused = false;
       this.#backend?.resume();

@@ -19,6 +19,7 @@ import {
   ConfigError,
   SERVER_OPTIONS,
   createLogger,
+  createRegistry,
   describeConfig,
   loadConfigFile,
   resolveOptions,
@@ -148,7 +149,7 @@ async function runServer(flags: Record<string, unknown>, env: NodeJS.ProcessEnv)
   const { sources, log } = invocation('server', COMMANDS.server.options, flags, env);
   const { config } = resolveServerConfig(sources);
   const stops = stopOnSignals(log);
-  const server = await startServer(config, log).catch((err: unknown) => {
+  const server = await startServer(config, log, { registry: createRegistry() }).catch((err: unknown) => {
     throw listenError(err, config.port);
   });
   stops.add(() => server.close());
@@ -167,6 +168,7 @@ async function runGateway(flags: Record<string, unknown>, env: NodeJS.ProcessEnv
     bridge: { window: v.creditWindow, connectTimeoutMs: v.connectTimeout },
     ...(v.gatewayIceServers === undefined ? {} : { iceServers: v.gatewayIceServers }),
     log,
+    registry: createRegistry(),
   });
   logRoutes(log, routes);
   const stops = stopOnSignals(log);
@@ -190,7 +192,9 @@ async function runDemo(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   const routes = [...(v.routesFile ?? []), ...(v.routes ?? [])];
   const stops = stopOnSignals(log);
   stops.add(() => Promise.resolve(nodeDataChannel.cleanup()));
-  const server = await startServer(config, log.child('server')).catch((err: unknown) => {
+  // One registry: the server's GET /metrics shows the gateway's metrics too.
+  const registry = createRegistry();
+  const server = await startServer(config, log.child('server'), { registry }).catch((err: unknown) => {
     throw listenError(err, config.port);
   });
   stops.add(() => server.close());
@@ -201,6 +205,7 @@ async function runDemo(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): 
     stallTimeoutMs: v.stallTimeout,
     bridge: { window: v.creditWindow, connectTimeoutMs: v.connectTimeout },
     log: log.child('gateway'),
+    registry,
   });
   logRoutes(log, routes);
   stops.add(() => gateway.close());

@@ -6,6 +6,7 @@
  * session, and are closed with NO_ROUTE when no listener takes them.
  */
 import { EventEmitter } from 'node:events';
+import { Registry } from 'prom-client';
 import {
   CONTROL_LABEL,
   createLogger,
@@ -19,6 +20,7 @@ import { connectEcho, connectTcp, connectWs, type Backend } from './backends.js'
 import { Bridge, DEFAULT_CONNECT_TIMEOUT_MS, type BridgeInfo, type BridgeOptions } from './bridge.js';
 import type { GatewayChannel } from './channel.js';
 import { ChannelControl, type PingInfo } from './channelControl.js';
+import { GatewayMetrics } from './metrics.js';
 import { emitSafely, GatewayError, messageOf } from './errors.js';
 import { describeTarget, matchRoute, type Route, type RouteTarget } from './routes.js';
 import { convertIceServers } from './iceServers.js';
@@ -49,6 +51,12 @@ export interface GatewayOptions {
    */
   stallTimeoutMs?: number;
   log?: Logger;
+  /**
+   * The Prometheus registry of the gateway's metrics (metrics.ts); default a new one without the
+   * process metrics (the CLI passes createRegistry(), which has them). Share the signaling
+   * server's to serve both from one /metrics.
+   */
+  registry?: Registry;
 }
 
 export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
@@ -83,6 +91,8 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   readonly #controls = new WeakMap<PeerSession, ChannelControl>();
   readonly #bridges = new Set<Bridge>();
   readonly #log: Logger;
+  /** Prometheus metrics (its registry: `metrics.registry`). */
+  readonly metrics: GatewayMetrics;
   #signal: SignalClient | undefined;
   #iceServers: IceServer[] = [];
   #peerId: string | undefined;
@@ -96,6 +106,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     super();
     this.room = options.room ?? DEFAULT_ROOM;
     this.#log = options.log ?? createLogger('gateway');
+    this.metrics = new GatewayMetrics(options.registry ?? new Registry(), () => this.sessions.values());
   }
 
   /** The ICE servers new sessions get (TURN credentials are refreshed before they expire). */
@@ -255,6 +266,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   #session(peerId: string): PeerSession {
     const existing = this.sessions.get(peerId);
     if (existing && !existing.closed) return existing;
+    const startedAt = Date.now();
     const session = new PeerSession({
       peerId,
       room: this.room,
@@ -264,6 +276,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       signal: (message) => this.#signal?.send({ ...message, to: peerId }),
     });
     this.sessions.set(peerId, session);
+    this.metrics.session(session, startedAt);
     session.once('close', () => {
       if (this.sessions.get(peerId) === session) this.sessions.delete(peerId);
       const released = session.released.then(() => void this.#releasing.delete(released));
@@ -321,9 +334,12 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       control.attach(channel);
       return;
     }
+    const route = matchRoute(this.options.routes ?? [], channel.label);
     const target: RouteTarget | undefined =
-      matchRoute(this.options.routes ?? [], channel.label)?.target ??
+      route?.target ??
       (this.#handlers.has(channel.label) ? { kind: 'handler', name: channel.label } : undefined);
+    // The metrics' name of the route: the label or prefix* that matched, else the handler's label.
+    const routeName = route ? (route.label ?? `${route.prefix}*`) : channel.label;
     if (!target) {
       // A library user's own "channel" listener runs after this one in the same emit; give it the
       // rest of this tick to take the channel before refusing the label.
@@ -339,13 +355,15 @@ export class Gateway extends EventEmitter<GatewayEvents> {
       case 'echo':
       case 'ws':
       case 'tcp':
-        this.#bridge(channel, session, control, target);
+        this.metrics.channel(channel, routeName);
+        this.#bridge(channel, session, control, target, routeName);
         return;
       case 'handler': {
         const handler = this.#handlers.get(target.name);
         // The built-in echo (the label "echo" unless replaced) runs metered, as a bridge.
         if (handler === echoHandler) {
-          this.#bridge(channel, session, control, { kind: 'echo' });
+          this.metrics.channel(channel, routeName);
+          this.#bridge(channel, session, control, { kind: 'echo' }, routeName);
           return;
         }
         if (!handler) {
@@ -353,6 +371,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
           return;
         }
         control.bind(channel, 'unmetered');
+        this.metrics.channel(channel, routeName);
         handler(channel, session);
         return;
       }
@@ -371,6 +390,7 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     session: PeerSession,
     control: ChannelControl,
     target: Extract<RouteTarget, { kind: 'echo' | 'ws' | 'tcp' }>,
+    routeName: string,
   ): void {
     const timeoutMs = this.options.bridge?.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const connect = (): Promise<Backend> =>
@@ -387,7 +407,14 @@ export class Gateway extends EventEmitter<GatewayEvents> {
     log.info('bridging channel', {
       to: describeTarget(target),
     });
-    const bridge = new Bridge(channel, connect, control, log, this.options.bridge);
+    const userOnPause = this.options.bridge?.onPause;
+    const bridge = new Bridge(channel, connect, control, log, {
+      ...this.options.bridge,
+      onPause: (direction) => {
+        this.metrics.pause(routeName, direction);
+        userOnPause?.(direction);
+      },
+    });
     this.#bridges.add(bridge);
     void bridge.done.then(() => this.#bridges.delete(bridge));
   }

@@ -1,6 +1,6 @@
 /**
  * The gateway's own small HTTP endpoint: GET /healthz, GET /sessions (the gateway's view) and
- * GET /bridges (each bridged channel's credit and queues).
+ * GET /bridges (each bridged channel's credit and queues), GET /metrics (Prometheus, metrics.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,7 +30,18 @@ export async function startStatusServer(gateway: Gateway, port: number, host: st
     if (path === '/sessions')
       return json(200, { peerId: gateway.peerId ?? null, sessions: gateway.sessionInfo() });
     if (path === '/bridges') return json(200, { bridges: gateway.bridgeInfo() });
-    return json(404, { error: `no ${path}; try /healthz, /sessions or /bridges` });
+    if (path === '/metrics') {
+      const registry = gateway.metrics.registry;
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
+          res.end(text);
+        },
+        (err: unknown) => json(500, { error: String(err) }),
+      );
+      return;
+    }
+    return json(404, { error: `no ${path}; try /healthz, /sessions, /bridges or /metrics` });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

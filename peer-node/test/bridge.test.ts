@@ -206,6 +206,14 @@ async function closedByGateway(label: string): Promise<{
   return { fb, got, reason: reasonOf(said, id)! };
 }
 
+/** rtcgate_gateway_bridge_pauses_total of a route and direction, as a scrape reads it. */
+async function pauses(route: string, direction: 'to_browser' | 'from_browser'): Promise<number> {
+  const metric = await stack.gateway.metrics.registry
+    .getSingleMetric('rtcgate_gateway_bridge_pauses_total')
+    ?.get();
+  return metric?.values.find((v) => v.labels.route === route && v.labels.direction === direction)?.value ?? 0;
+}
+
 test('a ws route carries a channel to its backend and back; the backend learns the label', async () => {
   const { fb } = await peer();
   const dc = await openOf(fb.pc.createDataChannel('ws-echo-1'));
@@ -418,6 +426,7 @@ test('the browser closes a channel whose backend the gateway paused (no credit):
     `the backend paused (${JSON.stringify(stack.gateway.bridgeInfo())})`,
   );
   assert.equal(got.messages.length, 1);
+  assert.equal(await pauses('ws-flood', 'to_browser'), 1, 'the pause is counted');
   dc.close();
   // A paused socket never reads the backend's answer to the close: ws would wait 30 s for it.
   await until(() => backends.wsClosed.length > closedBefore, 3000, 'the backend connection closed');

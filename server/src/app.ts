@@ -1,8 +1,9 @@
-/** HTTP: the built page at /, GET /healthz, GET /ice-servers. */
+/** HTTP: the built page at /, GET /healthz, GET /ice-servers, GET /metrics. */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
 import { PROTOCOL, PROTOCOLS, PROTOCOL_VERSION, type IceServer } from './protocol/index.js';
 import type { SignalHub } from './signalHub.js';
 import type { TurnConfig } from './turn.js';
@@ -14,11 +15,20 @@ export interface AppOptions {
   /** The ICE servers for a peer named `name`, TURN credentials included. */
   iceServers: (name: string) => IceServer[];
   turn: TurnConfig | undefined;
+  /** Served at GET /metrics in Prometheus' text format. */
+  registry: Registry;
 }
 
-export function createApp({ staticDir, hub, iceServers, turn }: AppOptions): Express {
+export function createApp({ staticDir, hub, iceServers, turn, registry }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.get('/metrics', (_req, res, next) => {
+    registry.metrics().then((text) => {
+      res.set('Content-Type', registry.contentType);
+      res.set('Cache-Control', 'no-store');
+      res.send(text);
+    }, next);
+  });
   app.get('/healthz', (_req, res) => {
     // `protocol` and `version` stay v1's for the probes that read them; `protocols` is all of them.
     res.json({

@@ -1,5 +1,6 @@
 export * from './protocol/index.js';
-export { startServer, type RunningServer } from './server.js';
+export { startServer, type RunningServer, type ServerOptions } from './server.js';
+export { ServerMetrics, createRegistry, type HubMetrics } from './metrics.js';
 export {
   serverConfigFromEnv,
   resolveServerConfig,

@@ -7,6 +7,7 @@
  * Spec: docs/protocol.md.
  */
 import type { Logger } from './log.js';
+import type { HubMetrics } from './metrics.js';
 import {
   PROTOCOL,
   PROTOCOL_V2,
@@ -46,6 +47,8 @@ export interface HubOptions {
   /** Peers one rtcgate.signal.v2 connection may hold at once; default 500. */
   maxPeersPerConnection?: number;
   log: Logger;
+  /** Told of every message received and sent (metrics.ts). */
+  metrics?: HubMetrics;
 }
 
 export interface HubStats {
@@ -53,6 +56,13 @@ export interface HubStats {
   connections: number;
   /** Joined peers: at most one per v1 connection, any number per v2 connection. */
   peers: number;
+  rooms: number;
+}
+
+/** One transport's share: connections, joined peers by role, and rooms it has a peer in. */
+export interface TransportStats {
+  connections: number;
+  peers: { browser: number; gateway: number };
   rooms: number;
 }
 
@@ -110,7 +120,12 @@ export class HubClient {
   }
 
   send(message: ServerMessage | ServerMessageV2): void {
-    if (!this.#closed) this.connection.send(encode(message));
+    if (this.#closed) return;
+    this.connection.send(encode(message));
+    const metrics = this.hub.options.metrics;
+    if (!metrics) return;
+    metrics.sent(this.connection.transport, message.type);
+    if (message.type === 'error') metrics.refused(this.connection.transport, message.code);
   }
 
   /** Sends `message` to this connection's peer `peerId`; on v2 it says which peer in `to`. */
@@ -165,6 +180,23 @@ export class SignalHub {
     return client;
   }
 
+  /** stats() per transport, for the metrics. */
+  statsByTransport(): Record<Transport, TransportStats> {
+    const empty = (): TransportStats => ({ connections: 0, peers: { browser: 0, gateway: 0 }, rooms: 0 });
+    const out: Record<Transport, TransportStats> = { ws: empty(), 'socket.io': empty() };
+    const rooms: Record<Transport, Set<string>> = { ws: new Set(), 'socket.io': new Set() };
+    for (const client of this.#clients) {
+      const t = client.connection.transport;
+      out[t].connections += 1;
+      for (const member of client.peers) {
+        out[t].peers[member.role] += 1;
+        rooms[t].add(member.room);
+      }
+    }
+    for (const t of TRANSPORTS) out[t].rooms = rooms[t].size;
+    return out;
+  }
+
   stats(): HubStats {
     return {
       connections: this.#clients.size,
@@ -181,6 +213,10 @@ export class SignalHub {
 
   #handleV1(client: HubClient, frame: unknown): void {
     const decoded = decodeClientFrame(frame);
+    this.options.metrics?.received(
+      client.connection.transport,
+      decoded.ok ? decoded.message.type : 'invalid',
+    );
     if (!decoded.ok) {
       this.#refuse(client, decoded);
       return;
@@ -201,6 +237,10 @@ export class SignalHub {
 
   #handleV2(client: HubClient, frame: unknown): void {
     const decoded = decodeClientFrame(frame, PROTOCOL_V2);
+    this.options.metrics?.received(
+      client.connection.transport,
+      decoded.ok ? decoded.message.type : 'invalid',
+    );
     if (!decoded.ok) {
       this.#refuse(client, decoded);
       return;
