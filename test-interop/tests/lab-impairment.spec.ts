@@ -180,7 +180,9 @@ test('the path cut for good while the browser stays in signaling: the gateway re
   const cutAt = Date.now();
   const gatewayMs = await sessionFreedAfter(labRun, dc.peerId, cutAt, BOUND_MS + 10_000);
   const log = labRun.logs()['harness-gateway.log'] ?? '';
-  const states = [...log.matchAll(/connection state .*"to":"([^"]*)"/g)].map((m) => m[1]);
+  const states = logEntries(log)
+    .filter((e) => e.msg === 'connection state')
+    .map((e) => e.to);
   const ended = lastCloseReason(log);
   test.info().annotations.push({
     type: 'measured',
@@ -208,7 +210,20 @@ async function sessionFreedAfter(
   return null;
 }
 
+/** The gateway's log lines (pino: one JSON object a line; other lines, e.g. libdatachannel's, skipped). */
+function logEntries(log: string): { msg?: string; reason?: string; to?: string }[] {
+  return log.split('\n').flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      return [JSON.parse(line) as { msg?: string; reason?: string; to?: string }];
+    } catch {
+      return []; // the last line, still being written
+    }
+  });
+}
+
 /** The reason of the last "session closed" line in the gateway's log. */
 function lastCloseReason(log: string): string {
-  return [...log.matchAll(/session closed .*"reason":"([^"]*)"/g)].map((m) => m[1]).at(-1) ?? 'not closed';
+  const closed = logEntries(log).filter((e) => e.msg === 'session closed');
+  return closed.length === 0 ? 'not closed' : (closed.at(-1)?.reason ?? 'closed without a reason');
 }
