@@ -5,12 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { OptionSpec } from 'rtcgate-server';
+import { Registry } from 'prom-client';
+import { ServerMetrics, type OptionSpec } from 'rtcgate-server';
+import { GatewayMetrics } from '../src/metrics.js';
 import { COMMANDS, CONFIG_ENV, CONFIG_FLAG } from '../src/cli.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
@@ -237,4 +239,23 @@ test('gateway from a config file: joins the server, serves its status port, stop
   } finally {
     server.kill('SIGTERM');
   }
+});
+
+test('docs/configuration.md lists every option of every command, and docs/metrics.md every metric', async () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  const config = readFileSync(path.join(root, 'docs/configuration.md'), 'utf8');
+  for (const command of Object.values(COMMANDS)) {
+    for (const spec of Object.values(command.options) as OptionSpec[]) {
+      for (const text of [`\`${spec.key}\``, `\`${spec.flag} ${spec.valueName}\``, `\`${spec.env}\``]) {
+        assert.ok(config.includes(text), `docs/configuration.md names ${text}`);
+      }
+    }
+  }
+  const metricsDoc = readFileSync(path.join(root, 'docs/metrics.md'), 'utf8');
+  const registry = new Registry();
+  new ServerMetrics(registry);
+  new GatewayMetrics(registry, () => []);
+  const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
+  assert.ok(names.length >= 14, names.join(', '));
+  for (const name of names) assert.ok(metricsDoc.includes(`\`${name}\``), `docs/metrics.md names ${name}`);
 });
