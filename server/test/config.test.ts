@@ -1,20 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, DEFAULT_STATIC_DIR, parseIceServers, serverConfigFromEnv } from '../src/config.js';
-
-/** Runs `fn` and returns the ConfigError it must throw. */
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    assert.equal(err.name, 'ConfigError');
-    assert.equal(err.code, 'CONFIG_INVALID');
-    assert.ok(err.message.startsWith(`${err.option}: `), err.message);
-    return err;
-  }
-  assert.fail('expected a ConfigError, nothing was thrown');
-}
+import { DEFAULT_STATIC_DIR, parseIceServers, serverConfigFromEnv } from '../src/config.js';
+import { configError } from './configError.js';
 
 test('serverConfigFromEnv() with an empty environment gives the defaults', () => {
   assert.deepEqual(serverConfigFromEnv({}), {

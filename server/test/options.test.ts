@@ -5,7 +5,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { COMMON_OPTIONS, SERVER_OPTIONS, resolveServerConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { ConfigError, describeConfig, loadConfigFile, resolveOptions } from '../src/options.js';
+import { describeConfig, loadConfigFile, resolveOptions } from '../src/options.js';
+import { configError } from './configError.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rtcgate-options-'));
 function file(name: string, text: string): string {
@@ -14,18 +15,6 @@ function file(name: string, text: string): string {
   return p;
 }
 const TABLES = [SERVER_OPTIONS, COMMON_OPTIONS];
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    assert.equal(err.code, 'CONFIG_INVALID');
-    assert.ok(err.message.startsWith(`${err.option}: `), err.message);
-    return err;
-  }
-  assert.fail('expected a ConfigError, nothing was thrown');
-}
 
 test('a flag wins over the environment, the environment over the file, the file over the default', () => {
   const yaml = loadConfigFile(file('all.yaml', 'port: 3001\nhost: 10.0.0.1\nheartbeatMs: 2000\n'), TABLES);
