@@ -219,10 +219,16 @@ for (const offerer of ['browser', 'gateway'] as const) {
     const [x, received, sentRate] = await chartData(page, 'throughput');
     expect(received!.some((v) => v !== null && v > 0)).toBe(true);
     expect(sentRate!.some((v) => v !== null && v > 0)).toBe(true);
-    for (let i = 1; i < x!.length; i++) {
-      const dt = x![i]! - x![i - 1]!;
-      expect(dt).toBeGreaterThan(0.5);
-      expect(dt).toBeLessThan(3);
+    // About one point a second: a point is stamped when its getStats() resolves, so on a loaded
+    // machine one late reading makes one short gap and one long one (0.446 s seen in Firefox in a
+    // full CI run); the median gap and the span are what "once a second" means.
+    const gaps = x!.slice(1).map((t, i) => t! - x![i]!);
+    const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
+    expect(median).toBeGreaterThan(0.7);
+    expect(median).toBeLessThan(1.5);
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThan(0);
+      expect(gap).toBeLessThan(3);
     }
     const [, echoRtt, iceRtt] = await chartData(page, 'rtt');
     expect(echoRtt!.some((v) => v !== null && v > 0)).toBe(true);
