@@ -5,6 +5,8 @@
 import {
   ConfigError,
   intOption,
+  maskIceServers,
+  maskUrl,
   parseIceServers,
   textOption,
   type IceServer,
@@ -12,7 +14,7 @@ import {
 } from 'rtcgate-server';
 import { DEFAULT_WINDOW } from './bridge.js';
 import { GatewayError } from './errors.js';
-import { loadRoutesFile, parseRoute, parseRouteFlag, type Route } from './routes.js';
+import { describeTarget, loadRoutesFile, parseRoute, parseRouteFlag, type Route } from './routes.js';
 
 /** A route error as a ConfigError naming where the route came from. */
 function asConfigError<T>(where: string, fn: () => T): T {
@@ -38,6 +40,11 @@ function parseRoutes(value: unknown, where: string): Route[] {
       typeof item === 'string' ? parseRouteFlag(item) : parseRoute(item, `route ${i + 1}`),
     ),
   );
+}
+
+/** Routes as they may be logged: `label → target` (describeTarget masks a password in a URL). */
+function maskRoutes(routes: Route[]): string[] {
+  return routes.map((r) => `${r.label ?? `${r.prefix}*`} → ${describeTarget(r.target)}`);
 }
 
 function signalUrl(value: unknown, where: string): string {
@@ -72,6 +79,7 @@ export const GATEWAY_SHARED_OPTIONS = {
     valueName: 'FILE',
     description: 'channel routes, JSON {"routes":[...]} (docs/bridges.md)',
     parse: (value, where) => asConfigError(where, () => loadRoutesFile(textOption(value, where))),
+    mask: maskRoutes,
   } satisfies OptionSpec<Route[]>,
   routes: {
     key: 'routes',
@@ -83,6 +91,7 @@ export const GATEWAY_SHARED_OPTIONS = {
       "tcp://HOST:PORT[,framing=length-prefixed] (ROUTES: several separated by spaces); after the file's routes",
     repeatable: true,
     parse: parseRoutes,
+    mask: maskRoutes,
   } satisfies OptionSpec<Route[]>,
   creditWindow: {
     key: 'creditWindow',
@@ -128,6 +137,7 @@ export const GATEWAY_OPTIONS = {
     description: 'the signaling endpoint',
     default: 'ws://localhost:8080/signal',
     parse: signalUrl,
+    mask: maskUrl,
   } satisfies OptionSpec<string>,
   ...GATEWAY_SHARED_OPTIONS,
   gatewayIceServers: {
@@ -137,6 +147,7 @@ export const GATEWAY_OPTIONS = {
     valueName: 'JSON',
     description: "RTCIceServer[] the gateway uses instead of the server's",
     parse: (value, where) => parseIceServers(where, value),
+    mask: maskIceServers,
   } satisfies OptionSpec<IceServer[]>,
   statusPort: {
     key: 'statusPort',

@@ -4,6 +4,7 @@
  * longest matching prefix wins among prefixes. docs/bridges.md describes the configuration.
  */
 import { readFileSync } from 'node:fs';
+import { maskUrl } from 'rtcgate-server';
 import { GatewayError, messageOf } from './errors.js';
 
 /** How a TCP target carries messages: as a byte stream, or each one behind a 4-byte length. */
@@ -161,7 +162,7 @@ export function describeTarget(target: RouteTarget): string {
     case 'echo':
       return 'echo';
     case 'ws':
-      return target.url;
+      return maskUrl(target.url); // for logs and banners: a password in the URL is not shown
     case 'tcp':
       return `tcp://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port} (${target.framing})`;
     case 'handler':

@@ -179,6 +179,34 @@ test('secrets are masked in the logged configuration', async () => {
   assert.ok(!(run.out + run.err).includes('not-for-the-log-0451'));
 });
 
+test('credentials inside values are masked too: ICE server credentials, passwords in backend and signaling URLs', async () => {
+  const run = await rtcgate(
+    [
+      'gateway',
+      '--route',
+      'chat=ws://bob:hunter2-0451@127.0.0.1:9/',
+      '--signal-url',
+      'ws://u:sig-pass-0451@127.0.0.1:9/signal',
+    ],
+    {
+      GATEWAY_ICE_SERVERS: JSON.stringify([
+        { urls: 'turn:t:3478', username: 'u', credential: 'ice-cred-0451' },
+      ]),
+    },
+    /"msg":"route"/,
+  );
+  assert.match(run.out, /"label":"chat","to":"ws:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:9\/","msg":"route"/);
+  const shown = configurationOf(run).options;
+  assert.deepEqual(shown.routes?.value, ['chat → ws://***:***@127.0.0.1:9/']);
+  assert.equal(shown.signalUrl?.value, 'ws://***:***@127.0.0.1:9/signal');
+  assert.deepEqual(shown.gatewayIceServers?.value, [
+    { urls: 'turn:t:3478', username: 'u', credential: '***' },
+  ]);
+  for (const secret of ['hunter2-0451', 'sig-pass-0451', 'ice-cred-0451']) {
+    assert.ok(!(run.out + run.err).includes(secret), `${secret} is not printed`);
+  }
+});
+
 test('logs: JSON lines by default off a terminal, pino-pretty with --log-format pretty', async () => {
   const json = await rtcgate(['server', '--port', '0', '--host', '127.0.0.1'], {}, LISTENING);
   const lines = json.out.trim().split('\n');

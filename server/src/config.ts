@@ -12,6 +12,7 @@ import {
   intOption,
   jsonValue,
   listOption,
+  maskIceServers,
   resolveOptions,
   textOption,
   whereOf,
@@ -133,6 +134,7 @@ export const SERVER_OPTIONS = {
     description: 'RTCIceServer[] handed to every peer (STUN, static TURN)',
     default: [],
     parse: (value, where) => parseIceServers(where, value),
+    mask: maskIceServers,
   } satisfies OptionSpec<IceServer[]>,
   turnUrls: {
     key: 'turnUrls',

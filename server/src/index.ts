@@ -21,6 +21,8 @@ export {
   choiceOption,
   listOption,
   jsonValue,
+  maskUrl,
+  maskIceServers,
   type OptionSpec,
   type OptionTable,
   type OptionValues,

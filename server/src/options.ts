@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { IceServer } from './protocol/index.js';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -37,6 +38,9 @@ export interface OptionSpec<T = unknown> {
   default?: T;
   /** Shown as `***` wherever the effective configuration is printed. */
   secret?: boolean;
+  /** For a value that holds secrets inside it (credentials of ICE servers, passwords in URLs): how it is shown. */
+  // (Method syntax: a table of specs of any value type stays assignable to OptionTable.)
+  mask?(value: T): unknown;
   /** A flag that may be given several times (its values are kept in order). */
   repeatable?: boolean;
   /**
@@ -159,9 +163,28 @@ export function describeConfig<Table extends OptionTable>(
   for (const [name, spec] of Object.entries(table)) {
     const value = (resolved.values as Record<string, unknown>)[name];
     if (value === undefined) continue;
-    out[spec.key] = { value: spec.secret ? '***' : value, from: resolved.sources[name] as OptionSource };
+    const shown = spec.secret ? '***' : spec.mask ? spec.mask(value) : value;
+    out[spec.key] = { value: shown, from: resolved.sources[name] as OptionSource };
   }
   return out;
+}
+
+/** A URL with its password (and user name) shown as `***`. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password === '' && u.username === '') return url;
+    if (u.username) u.username = '***';
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
+/** ICE servers as they may be logged: each `credential` masked. */
+export function maskIceServers(servers: IceServer[]): unknown {
+  return servers.map((s) => (s.credential === undefined ? s : { ...s, credential: '***' }));
 }
 
 // Parsers ----------------------------------------------------------------------------------------
