@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import WebSocket from 'ws';
+import { maskUrl } from 'rtcgate-server';
 import { messageOf } from './errors.js';
 import type { TcpFraming } from './routes.js';
 
@@ -120,8 +121,8 @@ export function connectWs(
       headers: { 'X-Rtcgate-Label': encodeURIComponent(who.label), 'X-Rtcgate-Peer': who.peerId },
     });
     const onResponse = (_req: unknown, res: { statusCode?: number }) =>
-      fail(`${url} answered HTTP ${res.statusCode}`);
-    const onError = (err: Error) => fail(`${url}: ${messageOf(err)}`);
+      fail(`${maskUrl(url)} answered HTTP ${res.statusCode}`);
+    const onError = (err: Error) => fail(`${maskUrl(url)}: ${messageOf(err)}`);
     const settle = () => {
       ws.off('unexpected-response', onResponse);
       ws.off('error', onError);

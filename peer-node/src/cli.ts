@@ -113,6 +113,8 @@ function stopOnSignals(log: Logger): { add(stop: () => Promise<void>): void } {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: stopping`);
+    // A second Ctrl-C does not wait: exit now. Otherwise, at most 10 s for a clean stop.
+    process.once('SIGINT', () => process.exit(1));
     setTimeout(() => process.exit(1), 10_000).unref();
     void (async () => {
       try {
@@ -136,6 +138,12 @@ function logRoutes(log: Logger, routes: readonly Route[]): void {
       to: describeTarget(route.target),
     });
   }
+}
+
+/** Where this process reaches a server listening on `host`. */
+function localAddressOf(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function listenError(err: unknown, port: number): Error {
@@ -199,7 +207,8 @@ async function runDemo(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   });
   stops.add(() => server.close());
   const gateway = new Gateway({
-    signalUrl: `ws://127.0.0.1:${server.port}/signal`,
+    // The gateway reaches the server where it listens (loopback when it listens everywhere).
+    signalUrl: `ws://${localAddressOf(config.host)}:${server.port}/signal`,
     room: v.room,
     routes,
     stallTimeoutMs: v.stallTimeout,

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import {
   CONTROL_LABEL,
   createLogger,
+  maskUrl,
   DEFAULT_ROOM,
   type IceServer,
   type Logger,
@@ -121,10 +122,11 @@ export class Gateway extends EventEmitter<GatewayEvents> {
   async refreshIceServers(): Promise<IceServer[]> {
     const url = iceServersUrlOf(this.options.signalUrl);
     const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new GatewayError('SIGNALING_FAILED', `GET ${url.href} answered ${res.status}`);
+    if (!res.ok)
+      throw new GatewayError('SIGNALING_FAILED', `GET ${maskUrl(url.href)} answered ${res.status}`);
     const body = (await res.json()) as { iceServers?: unknown };
     if (!Array.isArray(body.iceServers)) {
-      throw new GatewayError('SIGNALING_FAILED', `GET ${url.href} sent no iceServers list`);
+      throw new GatewayError('SIGNALING_FAILED', `GET ${maskUrl(url.href)} sent no iceServers list`);
     }
     this.#iceServers = body.iceServers as IceServer[];
     this.#scheduleIceRefresh();

@@ -39,8 +39,9 @@ function bad(message: string): GatewayError {
 }
 
 export function parseTarget(target: string, framing?: string): RouteTarget {
+  const shown = maskUrl(target); // errors are logged and printed: no password from the URL
   if (framing !== undefined && !target.startsWith('tcp://')) {
-    throw bad(`"framing" applies to tcp:// targets only, not ${target}`);
+    throw bad(`"framing" applies to tcp:// targets only, not ${shown}`);
   }
   if (target === 'echo') return { kind: 'echo' };
   if (target.startsWith('handler:')) {
@@ -52,15 +53,15 @@ export function parseTarget(target: string, framing?: string): RouteTarget {
   try {
     url = new URL(target);
   } catch {
-    throw bad(`target ${JSON.stringify(target)} is not echo, handler:<name>, ws://, wss:// or tcp://`);
+    throw bad(`target ${JSON.stringify(shown)} is not echo, handler:<name>, ws://, wss:// or tcp://`);
   }
   if (url.protocol === 'ws:' || url.protocol === 'wss:') return { kind: 'ws', url: url.href };
   if (url.protocol === 'tcp:') {
     const port = Number(url.port);
     if (!url.hostname || !url.port || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw bad(`tcp target ${target} needs a host and a port from 1 to 65535`);
+      throw bad(`tcp target ${shown} needs a host and a port from 1 to 65535`);
     }
-    if (url.pathname !== '' && url.pathname !== '/') throw bad(`tcp target ${target} has a path`);
+    if (url.pathname !== '' && url.pathname !== '/') throw bad(`tcp target ${shown} has a path`);
     const f = framing ?? 'raw';
     if (!(TCP_FRAMINGS as readonly string[]).includes(f)) {
       throw bad(`framing ${JSON.stringify(f)} is not one of ${TCP_FRAMINGS.join(', ')}`);
@@ -68,7 +69,7 @@ export function parseTarget(target: string, framing?: string): RouteTarget {
     // URL keeps IPv6 literals in brackets; net.connect wants them bare.
     return { kind: 'tcp', host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, framing: f as TcpFraming };
   }
-  throw bad(`target ${target}: unsupported scheme ${url.protocol}`);
+  throw bad(`target ${shown}: unsupported scheme ${url.protocol}`);
 }
 
 export function parseRoute(spec: unknown, where = 'route'): Route {
@@ -97,7 +98,7 @@ export function parseRoute(spec: unknown, where = 'route'): Route {
  */
 export function parseRouteFlag(text: string): Route {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw bad(`--route ${JSON.stringify(text)}: expected LABEL=TARGET or PREFIX*=TARGET`);
+  if (eq <= 0) throw bad(`--route ${JSON.stringify(maskUrl(text))}: expected LABEL=TARGET or PREFIX*=TARGET`);
   const name = text.slice(0, eq);
   let target = text.slice(eq + 1);
   let framing: string | undefined;
@@ -110,7 +111,7 @@ export function parseRouteFlag(text: string): Route {
     ? { prefix: name.slice(0, -1), target }
     : { label: name, target };
   if (framing !== undefined) spec.framing = framing;
-  return parseRoute(spec, `--route ${text}`);
+  return parseRoute(spec, `--route ${name}=${maskUrl(target)}`);
 }
 
 /** A routes file: `{"routes": [RouteSpec, …]}` (JSON). */

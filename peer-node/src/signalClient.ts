@@ -13,6 +13,7 @@ import {
   type ServerMessage,
   type ServerMessageOf,
 } from 'rtcgate-server/protocol';
+import { maskUrl } from 'rtcgate-server';
 import { GatewayError } from './errors.js';
 
 export interface SignalClientEvents {
@@ -56,7 +57,11 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
       const onError = (err: Error) => {
         ws.removeAllListeners();
         ws.on('error', () => undefined);
-        reject(new GatewayError('SIGNALING_FAILED', `cannot reach ${url}: ${err.message}`, { cause: err }));
+        reject(
+          new GatewayError('SIGNALING_FAILED', `cannot reach ${maskUrl(url)}: ${err.message}`, {
+            cause: err,
+          }),
+        );
       };
       ws.once('error', onError);
       ws.once('unexpected-response', (_req, res) => {
@@ -70,7 +75,7 @@ export class SignalClient extends EventEmitter<SignalClientEvents> {
           reject(
             new GatewayError(
               'SIGNALING_REFUSED',
-              `${url} refused the connection (${res.statusCode}${typeof code === 'string' ? ` ${code}` : ''}): ${body.trim()}`,
+              `${maskUrl(url)} refused the connection (${res.statusCode}${typeof code === 'string' ? ` ${code}` : ''}): ${body.trim()}`,
             ),
           );
         });

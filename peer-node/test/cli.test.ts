@@ -207,6 +207,25 @@ test('credentials inside values are masked too: ICE server credentials, password
   }
 });
 
+test('errors that name a URL mask its password: an unreachable signaling server, a bad route', async () => {
+  const unreachable = await rtcgate(['gateway', '--signal-url', 'ws://u:sig-pass-0452@127.0.0.1:9/signal']);
+  assert.equal(unreachable.code, 1, unreachable.out + unreachable.err);
+  assert.match(unreachable.err, /rtcgate gateway: cannot reach ws:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:9\/signal/);
+  const badRoute = await rtcgate([
+    'gateway',
+    '--route',
+    'chat=ws://bob:route-pass-0452@h/,framing=length-prefixed',
+  ]);
+  assert.equal(badRoute.code, 2);
+  assert.match(
+    badRoute.err,
+    /--route chat=ws:\/\/\*\*\*:\*\*\*@h\/: "framing" applies to tcp:\/\/ targets only/,
+  );
+  for (const run of [unreachable, badRoute]) {
+    assert.doesNotMatch(run.out + run.err, /sig-pass-0452|route-pass-0452/);
+  }
+});
+
 test('logs: JSON lines by default off a terminal, pino-pretty with --log-format pretty', async () => {
   const json = await rtcgate(['server', '--port', '0', '--host', '127.0.0.1'], {}, LISTENING);
   const lines = json.out.trim().split('\n');

@@ -35,6 +35,13 @@ test('each gateway log line about a session carries room, peerId and sessionId',
       assert.equal(line.sessionId, session.sessionId, JSON.stringify(line));
       assert.equal(typeof line.component, 'string');
     }
+    // Every line of the parts that work for a session names it, not only the ones found above.
+    const parts = lines.filter((l) => /^gateway:(session|control|bridge|routes)$/.test(String(l.component)));
+    assert.ok(parts.length >= about.length, 'the session lines are among the parts');
+    for (const line of parts) {
+      for (const field of ['room', 'peerId', 'sessionId'])
+        assert.ok(line[field], `${field} in ${JSON.stringify(line)}`);
+    }
     // The session's lines are the gateway's parts: session, bridge (the echo route is a bridge).
     assert.ok(about.some((l) => String(l.component).endsWith(':bridge') && l.label === 'echo'));
   } finally {
