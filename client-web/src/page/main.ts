@@ -112,6 +112,14 @@ const charts = {
 let bridge: BridgeChannel | undefined;
 let conn: GatewayConnection | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
+/**
+ * Which Connect the view belongs to. An ended connection's close can come up to 15 s after
+ * Disconnect (end() delivers what is queued first); once the user pressed Connect again, its late
+ * events and callbacks must not touch the new connection's view.
+ */
+let generation = 0;
+/** A stats reading is on its way: the next tick is skipped rather than overlapping it. */
+let statsBusy = false;
 let echoRttMs: number | undefined;
 let signalingText = '';
 let started = performance.now();
@@ -448,6 +456,8 @@ function resetView(): void {
 resetView();
 
 ui.connect.addEventListener('click', () => {
+  const gen = ++generation;
+  const current = () => gen === generation;
   setConnected(true);
   ui.disconnect.disabled = true;
   resetView();
@@ -460,25 +470,42 @@ ui.connect.addEventListener('click', () => {
   setState(ui.signaling, 'connecting…');
   const seconds = Number(ui.timeout.value);
   void (async () => {
+    let c: GatewayConnection | undefined;
     try {
-      const c = await GatewayConnection.connect({
+      c = await GatewayConnection.connect({
         room: ui.room.value || 'default',
         transport: ui.transport.value as SignalTransport,
         offerer: ui.offerer.value as Offerer,
         timeoutMs: Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 20_000,
-        onEvent,
+        onEvent: (event) => {
+          if (current()) onEvent(event);
+        },
       });
+      const mine = c;
       conn = c;
       ui.disconnect.disabled = false;
-      c.onClose(() => setConnected(false));
+      c.onClose(() => {
+        if (!current()) return;
+        if (conn === mine) conn = undefined;
+        setConnected(false);
+      });
       openProbe(c);
       const channel = await c.channel('echo');
       echoRttMs = (await echo(channel, 'ping')).rttMs;
-      if (c.closed) return; // closed while the first echo was on its way
+      // Closed, or disconnected by the user, while the first echo was on its way.
+      if (c.closed || conn !== c || !current()) return;
       await refreshStats();
-      statsTimer ??= setInterval(() => void refreshStats(), 1000);
+      statsTimer ??= setInterval(() => {
+        if (statsBusy) return;
+        statsBusy = true;
+        void refreshStats().finally(() => (statsBusy = false));
+      }, 1000);
       ui.message.focus();
     } catch (err) {
+      // Nothing of a failed start stays open: the connection is closed, the view freed.
+      c?.close(`page error: ${err instanceof Error ? err.message : String(err)}`);
+      if (conn === c) conn = undefined;
+      if (!current()) return;
       setConnected(false);
       setState(ui.signaling, `error: ${err instanceof Error ? err.message : String(err)}`);
       showError(pageErrorOf(err), 'Connect: ');
