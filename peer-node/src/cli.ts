@@ -29,11 +29,12 @@ import {
   type Logger,
   type OptionSpec,
   type OptionTable,
+  type OptionValues,
   type Resolved,
 } from 'rtcgate-server';
 import { GATEWAY_OPTIONS, GATEWAY_SHARED_OPTIONS } from './config.js';
-import { Gateway } from './gateway.js';
-import { describeTarget, type Route } from './routes.js';
+import { Gateway, type GatewayOptions } from './gateway.js';
+import { describeRoute, describeTarget, type Route } from './routes.js';
 import { startStatusServer } from './statusServer.js';
 
 /** The config file option of every command (not itself a key of the file). */
@@ -164,16 +165,24 @@ async function runServer(flags: Record<string, unknown>, env: NodeJS.ProcessEnv)
   log.info(`listening on ${server.url} (signaling ${server.signalUrl})`);
 }
 
+/** The Gateway options the gateway and the demo read alike: room, routes, stall timeout, bridges. */
+function sharedGatewayOptions(v: OptionValues<typeof GATEWAY_SHARED_OPTIONS>) {
+  return {
+    room: v.room,
+    routes: [...(v.routesFile ?? []), ...(v.routes ?? [])],
+    stallTimeoutMs: v.stallTimeout,
+    bridge: { window: v.creditWindow, connectTimeoutMs: v.connectTimeout },
+  } satisfies Partial<GatewayOptions>;
+}
+
 async function runGateway(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<void> {
   const { resolved, log } = invocation('gateway', COMMANDS.gateway.options, flags, env);
   const v = resolved.values;
-  const routes = [...(v.routesFile ?? []), ...(v.routes ?? [])];
+  const shared = sharedGatewayOptions(v);
+  const routes = shared.routes;
   const gateway = new Gateway({
+    ...shared,
     signalUrl: v.signalUrl,
-    room: v.room,
-    routes,
-    stallTimeoutMs: v.stallTimeout,
-    bridge: { window: v.creditWindow, connectTimeoutMs: v.connectTimeout },
     ...(v.gatewayIceServers === undefined ? {} : { iceServers: v.gatewayIceServers }),
     log,
     registry: createRegistry(),
@@ -197,7 +206,8 @@ async function runDemo(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   const { resolved, sources, log } = invocation('demo', COMMANDS.demo.options, flags, env);
   const v = resolved.values;
   const { config } = resolveServerConfig(sources);
-  const routes = [...(v.routesFile ?? []), ...(v.routes ?? [])];
+  const shared = sharedGatewayOptions(v);
+  const routes = shared.routes;
   const stops = stopOnSignals(log);
   stops.add(() => Promise.resolve(nodeDataChannel.cleanup()));
   // One registry: the server's GET /metrics shows the gateway's metrics too.
@@ -208,11 +218,8 @@ async function runDemo(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   stops.add(() => server.close());
   const gateway = new Gateway({
     // The gateway reaches the server where it listens (loopback when it listens everywhere).
+    ...shared,
     signalUrl: `ws://${localAddressOf(config.host)}:${server.port}/signal`,
-    room: v.room,
-    routes,
-    stallTimeoutMs: v.stallTimeout,
-    bridge: { window: v.creditWindow, connectTimeoutMs: v.connectTimeout },
     log: log.child('gateway'),
     registry,
   });
@@ -229,7 +236,7 @@ async function runDemo(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): 
   Open ${server.url} in Chrome or Firefox and press Connect.
   Signaling: ${server.signalUrl} (subprotocols rtcgate.signal.v1 and v2) and Socket.IO namespace /signal.
   Gateway peer ${gateway.peerId} is in room "${gateway.room}". Press Ctrl-C to stop.
-  Channel routes: echo${routes.map((r) => `, ${r.label ?? `${r.prefix}*`} → ${describeTarget(r.target)}`).join('')}
+  Channel routes: ${['echo', ...routes.map(describeRoute)].join(', ')}
 
 `);
 }

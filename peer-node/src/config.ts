@@ -4,17 +4,16 @@
  */
 import {
   ConfigError,
+  iceServersOption,
   intOption,
-  maskIceServers,
   maskUrl,
-  parseIceServers,
   textOption,
   type IceServer,
   type OptionSpec,
 } from 'rtcgate-server';
 import { DEFAULT_WINDOW } from './bridge.js';
 import { GatewayError } from './errors.js';
-import { describeTarget, loadRoutesFile, parseRoute, parseRouteFlag, type Route } from './routes.js';
+import { describeRoute, loadRoutesFile, parseRoute, parseRouteFlag, type Route } from './routes.js';
 
 /** A route error as a ConfigError naming where the route came from. */
 function asConfigError<T>(where: string, fn: () => T): T {
@@ -44,7 +43,7 @@ function parseRoutes(value: unknown, where: string): Route[] {
 
 /** Routes as they may be logged: `label → target` (describeTarget masks a password in a URL). */
 function maskRoutes(routes: Route[]): string[] {
-  return routes.map((r) => `${r.label ?? `${r.prefix}*`} → ${describeTarget(r.target)}`);
+  return routes.map(describeRoute);
 }
 
 function signalUrl(value: unknown, where: string): string {
@@ -141,13 +140,8 @@ export const GATEWAY_OPTIONS = {
   } satisfies OptionSpec<string>,
   ...GATEWAY_SHARED_OPTIONS,
   gatewayIceServers: {
-    key: 'gatewayIceServers',
-    flag: '--gateway-ice-servers',
-    env: 'GATEWAY_ICE_SERVERS',
-    valueName: 'JSON',
+    ...iceServersOption('gatewayIceServers', '--gateway-ice-servers', 'GATEWAY_ICE_SERVERS'),
     description: "RTCIceServer[] the gateway uses instead of the server's",
-    parse: (value, where) => parseIceServers(where, value),
-    mask: maskIceServers,
   } satisfies OptionSpec<IceServer[]>,
   statusPort: {
     key: 'statusPort',

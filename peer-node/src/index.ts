@@ -26,13 +26,13 @@ export { convertIceServers } from './iceServers.js';
 export { iceRefreshDelayMs, iceServersUrlOf } from './gateway.js';
 export { startStatusServer, type StatusServer } from './statusServer.js';
 export {
-  configuredRoutes,
   loadRoutesFile,
   matchRoute,
   parseRoute,
   parseRouteFlag,
   parseTarget,
   describeTarget,
+  describeRoute,
   TCP_FRAMINGS,
   type Route,
   type RouteSpec,

@@ -16,7 +16,15 @@ interface Totals {
   bytesOut: number;
 }
 
-const zero = (): Totals => ({ messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 });
+/** Adds one channel's counters to `route`'s totals in `sums`. */
+function addInto(sums: Map<string, Totals>, route: string, add: Totals): void {
+  const sum = sums.get(route) ?? { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+  sum.messagesIn += add.messagesIn;
+  sum.messagesOut += add.messagesOut;
+  sum.bytesIn += add.bytesIn;
+  sum.bytesOut += add.bytesOut;
+  sums.set(route, sum);
+}
 
 export class GatewayMetrics {
   readonly #setup: Histogram;
@@ -67,19 +75,13 @@ export class GatewayMetrics {
         for (const [channel, route] of live) if (channel.state === 'open') this.inc({ route });
       },
     });
-    const totals = (route: string): Totals => {
-      const sum = { ...(this.#closed.get(route) ?? zero()) };
-      for (const [channel, r] of live) {
-        if (r !== route) continue;
-        const info = channel.info();
-        sum.messagesIn += info.messagesIn;
-        sum.messagesOut += info.messagesOut;
-        sum.bytesIn += info.bytesIn;
-        sum.bytesOut += info.bytesOut;
-      }
-      return sum;
+    // Every route's totals, in one pass over the live channels: what closed ones moved, plus each
+    // live channel's counters.
+    const totalsByRoute = (): Map<string, Totals> => {
+      const sums = new Map([...this.#closed].map(([route, t]) => [route, { ...t }]));
+      for (const [channel, route] of live) addInto(sums, route, channel.info());
+      return sums;
     };
-    const routes = () => new Set([...this.#closed.keys(), ...live.values()]);
     // Counters read from the channels at scrape time: reset, then set to the running total.
     const perRoute = (name: string, help: string, pick: (t: Totals) => [number, number]) =>
       new Counter({
@@ -89,8 +91,8 @@ export class GatewayMetrics {
         registers,
         collect() {
           this.reset();
-          for (const route of routes()) {
-            const [fromBrowser, toBrowser] = pick(totals(route));
+          for (const [route, totals] of totalsByRoute()) {
+            const [fromBrowser, toBrowser] = pick(totals);
             this.inc({ route, direction: 'from_browser' }, fromBrowser);
             this.inc({ route, direction: 'to_browser' }, toBrowser);
           }
@@ -133,13 +135,7 @@ export class GatewayMetrics {
   channel(channel: GatewayChannel, route: string): void {
     this.#live.set(channel, route);
     channel.once('close', () => {
-      const info = channel.info();
-      const sum = this.#closed.get(route) ?? zero();
-      sum.messagesIn += info.messagesIn;
-      sum.messagesOut += info.messagesOut;
-      sum.bytesIn += info.bytesIn;
-      sum.bytesOut += info.bytesOut;
-      this.#closed.set(route, sum);
+      addInto(this.#closed, route, channel.info());
       this.#live.delete(channel);
     });
   }

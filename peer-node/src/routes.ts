@@ -133,19 +133,6 @@ export function loadRoutesFile(path: string): Route[] {
   return routes.map((r, i) => parseRoute(r, `routes file ${path}, route ${i + 1}`));
 }
 
-/**
- * The routes of a gateway's configuration: a routes file's, then each `--route` spec's. `env`
- * fills what the flags leave out: ROUTES_FILE, and ROUTES (specs separated by whitespace).
- */
-export function configuredRoutes(
-  flags: { file?: string | undefined; specs?: string[] | undefined },
-  env: NodeJS.ProcessEnv = process.env,
-): Route[] {
-  const file = flags.file ?? env.ROUTES_FILE;
-  const specs = flags.specs ?? (env.ROUTES ?? '').split(/\s+/).filter(Boolean);
-  return [...(file ? loadRoutesFile(file) : []), ...specs.map(parseRouteFlag)];
-}
-
 /** The route for a label: the exact one, else the longest matching prefix, else undefined. */
 export function matchRoute(routes: readonly Route[], label: string): Route | undefined {
   let best: Route | undefined;
@@ -156,6 +143,11 @@ export function matchRoute(routes: readonly Route[], label: string): Route | und
     }
   }
   return best;
+}
+
+/** `label → target` or `prefix* → target`, as logs and the demo's banner show a route. */
+export function describeRoute(route: Route): string {
+  return `${route.label ?? `${route.prefix}*`} → ${describeTarget(route.target)}`;
 }
 
 export function describeTarget(target: RouteTarget): string {

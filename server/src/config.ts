@@ -61,6 +61,22 @@ export function parseIceServers(name: string, value: unknown): IceServer[] {
   return parsed.data;
 }
 
+/** An option holding RTCIceServer[]: JSON text from a flag or variable, a list in a file; credentials masked in the log. */
+export function iceServersOption(
+  key: string,
+  flag: string,
+  env: string,
+): Pick<OptionSpec<IceServer[]>, 'key' | 'flag' | 'env' | 'valueName' | 'parse' | 'mask'> {
+  return {
+    key,
+    flag,
+    env,
+    valueName: 'JSON',
+    parse: (value, where) => parseIceServers(where, value),
+    mask: maskIceServers,
+  };
+}
+
 const TURN_URL = /^turns?:[^\s?]+(\?transport=(udp|tcp))?$/;
 
 function turnUrls(value: unknown, where: string): string[] {
@@ -127,14 +143,9 @@ export const SERVER_OPTIONS = {
     parse: textOption,
   } satisfies OptionSpec<string>,
   iceServers: {
-    key: 'iceServers',
-    flag: '--ice-servers',
-    env: 'ICE_SERVERS',
-    valueName: 'JSON',
+    ...iceServersOption('iceServers', '--ice-servers', 'ICE_SERVERS'),
     description: 'RTCIceServer[] handed to every peer (STUN, static TURN)',
     default: [],
-    parse: (value, where) => parseIceServers(where, value),
-    mask: maskIceServers,
   } satisfies OptionSpec<IceServer[]>,
   turnUrls: {
     key: 'turnUrls',

@@ -8,6 +8,7 @@ export {
   ConfigError,
   SERVER_OPTIONS,
   COMMON_OPTIONS,
+  iceServersOption,
   DEFAULT_STATIC_DIR,
   type ServerConfig,
 } from './config.js';
@@ -35,7 +36,6 @@ export { SignalHub, type Transport, TRANSPORTS } from './signalHub.js';
 export { RoomRegistry } from './rooms.js';
 export {
   createLogger,
-  parseLogLevel,
   LOG_LEVELS,
   LOG_FORMATS,
   type Logger,

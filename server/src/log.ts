@@ -30,12 +30,6 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-export function parseLogLevel(value: string | undefined, fallback: LogLevel = 'info'): LogLevel {
-  if (value === undefined || value === '') return fallback;
-  if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
-  throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${value}"`);
-}
-
 function streamFor(format: LogFormat): DestinationStream {
   if (format === 'json') return pino.destination({ dest: 1, sync: true });
   return PinoPretty({
