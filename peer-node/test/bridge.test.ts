@@ -59,8 +59,12 @@ async function startBackends(): Promise<Backends> {
     ws.on('close', (code) => wsClosed.push(code));
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/flood') {
-      // 512 KiB at once: more than the gateway holds for a browser without credit (256 KiB).
-      for (let i = 0; i < 16; i++) ws.send(Buffer.alloc(32 * 1024, i));
+      // On the browser's first message, 512 KiB at once: more than the gateway holds for a
+      // browser without credit (256 KiB). Waiting for that message lets the test meter the
+      // channel first, so the flood never races the browser's credit.
+      ws.once('message', () => {
+        for (let i = 0; i < 16; i++) ws.send(Buffer.alloc(32 * 1024, i));
+      });
       return;
     }
     if (url.pathname === '/talker') {
@@ -420,12 +424,17 @@ test('the browser closes a channel whose backend the gateway paused (no credit):
   // Metered with a credit of one byte: one message goes out, the rest waits and the backend is paused.
   ctl.sendMessage(JSON.stringify({ t: 'credit', id, upTo: 1 }));
   await until(() => said.some((m) => m.t === 'credit' && m.id === id), 5000, 'a grant');
+  // The grant says the gateway has metered the channel: only now is the backend asked to flood.
+  dc.sendMessage('go');
   await until(
     () => stack.gateway.bridgeInfo().some((b) => b.label === 'ws-flood' && b.toBrowser.backendPaused),
     5000,
     `the backend paused (${JSON.stringify(stack.gateway.bridgeInfo())})`,
   );
+  // The one message the credit allows may still be on its way when the pause is seen.
+  await until(() => got.messages.length > 0, 5000, 'the one message the credit allows');
   assert.equal(got.messages.length, 1);
+  assert.equal(stack.gateway.bridgeInfo().find((b) => b.label === 'ws-flood')?.toBrowser.sent, 32 * 1024);
   assert.equal(await pauses('ws-flood', 'to_browser'), 1, 'the pause is counted');
   dc.close();
   // A paused socket never reads the backend's answer to the close: ws would wait 30 s for it.
