@@ -118,6 +118,10 @@ export function connectWs(
       handshakeTimeout: timeoutMs,
       // A larger message could not be sent on the channel anyway: refuse it before buffering it.
       maxPayload: Math.max(1, who.maxPayload),
+      // ws offers permessage-deflate unless told not to. A backend that accepts it would make the
+      // gateway compress and inflate every message on its one thread, and hold zlib state per
+      // channel that the credit window does not count.
+      perMessageDeflate: false,
       headers: { 'X-Rtcgate-Label': encodeURIComponent(who.label), 'X-Rtcgate-Peer': who.peerId },
     });
     const onResponse = (_req: unknown, res: { statusCode?: number }) =>

@@ -29,6 +29,8 @@ interface Backends {
   downPort: number;
   /** Label header of each WebSocket connection, in order. */
   labels: string[];
+  /** Sec-WebSocket-Extensions of each WebSocket connection's request, in order. */
+  extensionOffers: (string | undefined)[];
   /** What the TCP sink got, per connection. */
   tcpSinks: { bytes: Buffer[]; ended: boolean }[];
   /** WebSocket connections closed, with their close code. */
@@ -44,10 +46,12 @@ function listen(server: net.Server | http.Server): Promise<number> {
 
 async function startBackends(): Promise<Backends> {
   const labels: string[] = [];
+  const extensionOffers: (string | undefined)[] = [];
   const wsClosed: number[] = [];
   const tcpSinks: Backends['tcpSinks'] = [];
   const httpServer = http.createServer();
-  const wss = new WebSocketServer({ noServer: true });
+  // Accepts permessage-deflate, as many backends do: the gateway must not offer it.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: true });
   httpServer.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
     // /slow answers the handshake after 1.5 s: data the browser sends meanwhile waits in the gateway.
@@ -56,6 +60,7 @@ async function startBackends(): Promise<Backends> {
   });
   wss.on('connection', (ws, req) => {
     labels.push(decodeURIComponent(String(req.headers['x-rtcgate-label'])));
+    extensionOffers.push(req.headers['sec-websocket-extensions']);
     ws.on('close', (code) => wsClosed.push(code));
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/flood') {
@@ -123,6 +128,7 @@ async function startBackends(): Promise<Backends> {
     holdsClosed,
     downPort,
     labels,
+    extensionOffers,
     tcpSinks,
     wsClosed,
     async close() {
@@ -228,6 +234,20 @@ test('a ws route carries a channel to its backend and back; the backend learns t
   assert.equal(got.messages[0], 'text stays text');
   assert.deepEqual(got.messages[1], Buffer.from([1, 2, 3]));
   assert.ok(backends.labels.includes('ws-echo-1'));
+  await fb.close();
+});
+
+test('the gateway does not offer permessage-deflate to a WebSocket backend, even one that would accept it', async () => {
+  const before = backends.labels.length;
+  const { fb } = await peer();
+  const dc = await openOf(fb.pc.createDataChannel('ws-echo-plain'));
+  const got = collect(dc);
+  dc.sendMessage('a'.repeat(4096));
+  await until(() => got.messages.length === 1, 5000, 'the echo');
+  assert.equal(got.messages[0], 'a'.repeat(4096));
+  const at = backends.labels.indexOf('ws-echo-plain', before);
+  assert.ok(at >= 0, 'the backend saw the channel');
+  assert.equal(backends.extensionOffers[at], undefined);
   await fb.close();
 });
 
