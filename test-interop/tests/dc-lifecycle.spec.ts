@@ -140,6 +140,34 @@ test('a new channel opens after others closed, and the old ids can be reused', a
   expect(view.channels.find((c) => c.label === 'life-new')?.state).toBe('open');
 });
 
+test('allChannels keeps every open channel and only the latest closed ones', async ({ dc }) => {
+  const result = await dc.page.evaluate(async () => {
+    const conn = globalThis.conns!.main!;
+    const kept = rtcgate.CLOSED_CHANNELS_KEPT;
+    const held = await conn.openChannel('life-held-open');
+    const labels: string[] = [];
+    for (let i = 0; i < kept + 10; i++) {
+      const c = await conn.openChannel(`life-many-${i}`);
+      const closed = harness.once(c, 'close');
+      c.close();
+      await closed;
+      labels.push(c.label);
+    }
+    const all = conn.allChannels;
+    return {
+      kept,
+      expected: labels.slice(-kept),
+      closed: all.filter((c) => c.readyState === 'closed').map((c) => c.label),
+      held: all.includes(held) && held.readyState === 'open',
+    };
+  });
+  // The latest closed ones, oldest first; the open one stays whenever it was opened.
+  expect(result.kept).toBeGreaterThan(0);
+  expect(result.closed).toHaveLength(result.kept);
+  expect(result.closed).toEqual(result.expected);
+  expect(result.held).toBe(true);
+});
+
 const QUEUED: Omit<StreamSpec, 'seed'> = { kind: 'binary', size: 64 * 1024, count: 320 }; // 20 MiB
 
 test('20 MiB queued by the browser, then close(): the gateway receives all of it before the close', async ({

@@ -20,6 +20,9 @@ export type Offerer = 'browser' | 'gateway';
 /** Longest end() waits for the channels to close (see end()). */
 export const END_TIMEOUT_MS = 15_000;
 
+/** How many closed channels `allChannels` keeps, the latest ones (open ones are all kept). */
+export const CLOSED_CHANNELS_KEPT = 64;
+
 /** How long a closed SCTP association waits for the gateway's bye before ending the session. */
 const BYE_GRACE_MS = 250;
 
@@ -237,8 +240,10 @@ export class GatewayConnection {
   }
 
   /**
-   * Every DataChannel of this connection in the order it was made or announced, closed ones and the
-   * library's control channel (rtcgate.ctl) included. `channels` holds the latest one per label.
+   * Every DataChannel of this connection in the order it was made or announced, the library's
+   * control channel (rtcgate.ctl) included: every open one, and the latest CLOSED_CHANNELS_KEPT
+   * closed ones (a long session that opens many channels does not keep them all). `channels` holds
+   * the latest one per label.
    */
   get allChannels(): readonly RTCDataChannel[] {
     return this.#all;
@@ -273,7 +278,7 @@ export class GatewayConnection {
     if (this.#closed) throw new RtcgateError('CLOSED', 'connection is closed');
     const timeoutMs = options.timeoutMs ?? 10_000;
     this.#control ??= ControlChannel.open(this.pc, timeoutMs).then((c) => {
-      this.#all.push(c.channel);
+      this.#remember(c.channel);
       return c;
     });
     let control: ControlChannel;
@@ -374,9 +379,19 @@ export class GatewayConnection {
     this.#onClose.clear();
   }
 
+  #remember(channel: RTCDataChannel): void {
+    this.#all.push(channel);
+    const prune = () => {
+      let excess = this.#all.filter((c) => c.readyState === 'closed').length - CLOSED_CHANNELS_KEPT;
+      if (excess > 0) this.#all = this.#all.filter((c) => !(c.readyState === 'closed' && excess-- > 0));
+    };
+    if (channel.readyState === 'closed') prune();
+    else channel.addEventListener('close', prune);
+  }
+
   #track(channel: RTCDataChannel): void {
     this.channels.set(channel.label, channel);
-    this.#all.push(channel);
+    this.#remember(channel);
     if (channel.readyState !== 'closed') {
       this.#live.add(channel);
       channel.addEventListener('close', () => {

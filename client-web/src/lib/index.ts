@@ -3,6 +3,7 @@ export {
   echo,
   describeSignal,
   waitForOpen,
+  CLOSED_CHANNELS_KEPT,
   END_TIMEOUT_MS,
   type ConnectOptions,
   type ConnectionEvent,
