@@ -27,6 +27,21 @@ for (const transport of ['ws', 'socket.io'] as const) {
     await page.getByTestId('send').click();
     await expect(page.getByTestId('echoes')).toContainText('echo: hello from a person ✓');
 
+    // The log keeps its latest lines only: 10 more messages than it keeps leave exactly as many.
+    const echoes = page.getByTestId('echoes');
+    const kept = Number(await echoes.getAttribute('data-lines-kept'));
+    expect(kept).toBeGreaterThan(0);
+    await page.evaluate((count) => {
+      const input = document.querySelector<HTMLInputElement>('[data-testid=message]')!;
+      for (let i = 1; i <= count; i++) {
+        input.value = `message ${i}`;
+        input.form!.requestSubmit();
+      }
+    }, kept + 10);
+    await expect(echoes.locator('li').last()).toHaveText(new RegExp(`^echo: message ${kept + 10} `));
+    await expect(echoes.locator('li')).toHaveCount(kept);
+    await expect(echoes.locator('li').first()).not.toContainText('hello from a person');
+
     await testInfo.attach(`page-${testInfo.project.name}-${transport}.png`, {
       body: await page.screenshot({ fullPage: true }),
       contentType: 'image/png',

@@ -153,10 +153,15 @@ function newSession(): Session {
   };
 }
 
+/** Lines the echo and bridge logs keep, the latest ones: a chatty backend does not grow the page. */
+const LOG_LINES_KEPT = 500;
+for (const list of [ui.echoes, ui.bridgeLog]) list.dataset.linesKept = String(LOG_LINES_KEPT);
+
 function line(list: HTMLElement, text: string): void {
   const li = document.createElement('li');
   li.textContent = text;
   list.append(li);
+  while (list.childElementCount > LOG_LINES_KEPT) list.firstElementChild!.remove();
   list.scrollTop = list.scrollHeight;
 }
 
@@ -520,25 +525,33 @@ ui.disconnect.addEventListener('click', () => {
   setConnected(false);
 });
 
+/** The typed messages' echoes, in the order they were sent. */
+let echoes: Promise<void> = Promise.resolve();
+
 ui.form.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = ui.message.value;
   if (!conn || text === '') return;
   ui.message.value = '';
-  void conn
-    .channel('echo')
-    .then((channel) => echo(channel, text))
-    .then(({ reply, rttMs }) => {
-      echoRttMs = rttMs;
-      line(
-        ui.echoes,
-        `echo: ${typeof reply === 'string' ? reply : `${reply.byteLength} bytes`} (${rttMs.toFixed(1)} ms)`,
-      );
-    })
-    .catch((err: unknown) => {
-      line(ui.echoes, `error: ${String(err)}`);
-      showError(pageErrorOf(err), 'Echo: ');
-    });
+  const c = conn;
+  // One echo at a time: echo() takes the channel's next message as its reply, so two at once
+  // would both read the first.
+  echoes = echoes.then(() =>
+    c
+      .channel('echo')
+      .then((channel) => echo(channel, text))
+      .then(({ reply, rttMs }) => {
+        echoRttMs = rttMs;
+        line(
+          ui.echoes,
+          `echo: ${typeof reply === 'string' ? reply : `${reply.byteLength} bytes`} (${rttMs.toFixed(1)} ms)`,
+        );
+      })
+      .catch((err: unknown) => {
+        line(ui.echoes, `error: ${String(err)}`);
+        showError(pageErrorOf(err), 'Echo: ');
+      }),
+  );
 });
 
 function setBridgeOpen(open: boolean): void {
