@@ -456,16 +456,28 @@ export function formatSignaling(load) {
 }
 
 /**
- * The bridge's targets (issue 5) from bridge.bench.ts's summary. The throughput ratio is the median
- * of the rounds' ratios; a round's ratio swings widely (a loss on loopback halves SCTP's window),
- * so its 95% interval is printed beside it.
- * @param {{ browser: string; throughputRatio: number; ratios?: number[]; addedRttMedianMs: number }} summary
+ * Which browser, and where the processes ran (test-interop/bench/placement.ts): `split` gives the
+ * browser CPUs of its own, as in a deployment; `shared` puts every process on every CPU.
+ * @param {{ browser: string; placement?: string }} summary
+ */
+export function bridgeRun(summary) {
+  const where = { split: ' (browser on its own CPUs)', shared: ' (all CPUs shared)' }[
+    summary.placement ?? ''
+  ];
+  return `${summary.browser}${where ?? ''}`;
+}
+
+/**
+ * The bridge's targets (issue 5) from bridge.bench.ts's summary, one per placement. The throughput
+ * ratio is the median of the rounds' ratios; a round's ratio swings widely (a loss on loopback
+ * halves SCTP's window), so its 95% interval is printed beside it.
+ * @param {{ browser: string; placement?: string; throughputRatio: number; ratios?: number[]; addedRttMedianMs: number }} summary
  */
 export function bridgeTargets(summary) {
   const interval = medianInterval(summary.ratios ?? []);
   return [
     {
-      target: `${summary.browser}: bridge ÷ echo route throughput`,
+      target: `${bridgeRun(summary)}: bridge ÷ echo route throughput`,
       value: summary.throughputRatio,
       bound: '≥ 0.90',
       pass: summary.throughputRatio >= 0.9,
@@ -476,7 +488,7 @@ export function bridgeTargets(summary) {
         : {}),
     },
     {
-      target: `${summary.browser}: round trip added by the bridge`,
+      target: `${bridgeRun(summary)}: round trip added by the bridge`,
       value: summary.addedRttMedianMs,
       bound: '< 1 ms',
       pass: summary.addedRttMedianMs < 1,

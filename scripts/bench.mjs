@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureBuilt, ensureInstalled, repo, run } from './ensure.mjs';
 import {
   bridgeLoss,
+  bridgeRun,
   bridgeTargets,
   concurrencyTargets,
   figures,
@@ -193,7 +194,7 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
   for (const b of bridges) {
     for (const t of b.targets) console.log(targetLine(t, quick, { ratio: !t.bound.includes('ms') }));
     const loss = bridgeLoss(b);
-    if (loss) console.log(`        ${b.browser}: ${loss}`);
+    if (loss) console.log(`        ${bridgeRun(b)}: ${loss}`);
   }
 
   const record = {

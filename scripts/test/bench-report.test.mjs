@@ -214,6 +214,19 @@ test('bridge targets: the median ratio decides, its interval and the loss are pr
   assert.equal(bridgeLoss({}), null);
 });
 
+test('bridge targets name the placement the rounds ran in', () => {
+  const names = (placement) =>
+    bridgeTargets({ browser: 'chromium', placement, throughputRatio: 1, addedRttMedianMs: 0.2 }).map(
+      (t) => t.target,
+    );
+  assert.deepEqual(names('split'), [
+    'chromium (browser on its own CPUs): bridge ÷ echo route throughput',
+    'chromium (browser on its own CPUs): round trip added by the bridge',
+  ]);
+  assert.equal(names('shared')[0], 'chromium (all CPUs shared): bridge ÷ echo route throughput');
+  assert.equal(names(undefined)[0], 'chromium: bridge ÷ echo route throughput');
+});
+
 test('figures leave out values that were not measured (NaN, or null from JSON), not read as 0', () => {
   const f = figures([
     { peer: 'gateway', round: 0, figure: 'setup: ICE connected ms', value: 20 },
