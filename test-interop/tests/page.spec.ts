@@ -40,7 +40,29 @@ for (const transport of ['ws', 'socket.io'] as const) {
     }, kept + 10);
     await expect(echoes.locator('li').last()).toHaveText(new RegExp(`^echo: message ${kept + 10} `));
     await expect(echoes.locator('li')).toHaveCount(kept);
-    await expect(echoes.locator('li').first()).not.toContainText('hello from a person');
+    // Exactly the latest ones, in order, each with its own reply.
+    const lines = await echoes.locator('li').allTextContents();
+    expect(lines.map((l) => l.replace(/ \([\d.]+ ms\)$/, ''))).toEqual(
+      Array.from({ length: kept }, (_, i) => `echo: message ${i + 11}`),
+    );
+
+    // Echoes still queued at a Disconnect neither hold up nor write into the next connection.
+    await page.evaluate(() => {
+      const input = document.querySelector<HTMLInputElement>('[data-testid=message]')!;
+      for (let i = 1; i <= 20; i++) {
+        input.value = `before disconnect ${i}`;
+        input.form!.requestSubmit();
+      }
+      document.querySelector<HTMLButtonElement>('[data-testid=disconnect]')!.click();
+    });
+    await expect(page.getByTestId('connection-state')).toHaveText('closed');
+    await page.getByTestId('connect').click();
+    await expect(page.getByTestId('connection-state')).toHaveText('connected');
+    await page.getByTestId('message').fill('after reconnecting');
+    await page.getByTestId('send').click();
+    await expect(echoes).toContainText('echo: after reconnecting', { timeout: 3000 });
+    await expect(echoes).not.toContainText('before disconnect');
+    await expect(echoes).not.toContainText('error:');
 
     await testInfo.attach(`page-${testInfo.project.name}-${transport}.png`, {
       body: await page.screenshot({ fullPage: true }),

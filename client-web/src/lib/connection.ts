@@ -121,6 +121,9 @@ function toInit(channel: ChannelRequest): RTCDataChannelInit {
 
 export function waitForOpen(channel: RTCDataChannel, timeoutMs = 10_000): Promise<RTCDataChannel> {
   if (channel.readyState === 'open') return Promise.resolve(channel);
+  if (channel.readyState === 'closing' || channel.readyState === 'closed') {
+    return Promise.reject(new RtcgateError('CLOSED', `channel "${channel.label}" is ${channel.readyState}`));
+  }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () =>
@@ -241,9 +244,10 @@ export class GatewayConnection {
 
   /**
    * Every DataChannel of this connection in the order it was made or announced, the library's
-   * control channel (rtcgate.ctl) included: every open one, and the latest CLOSED_CHANNELS_KEPT
-   * closed ones (a long session that opens many channels does not keep them all). `channels` holds
-   * the latest one per label.
+   * control channel (rtcgate.ctl) included: every open one, and of the closed ones the
+   * CLOSED_CHANNELS_KEPT made last (a long session that opens many channels does not keep them
+   * all; a channel made early may leave the list at its own close). `channels` holds the latest
+   * one per label, closed or not, for every label ever used.
    */
   get allChannels(): readonly RTCDataChannel[] {
     return this.#all;
@@ -381,9 +385,15 @@ export class GatewayConnection {
 
   #remember(channel: RTCDataChannel): void {
     this.#all.push(channel);
+    // In place, oldest first: a caller's reference to the list stays the list.
     const prune = () => {
       let excess = this.#all.filter((c) => c.readyState === 'closed').length - CLOSED_CHANNELS_KEPT;
-      if (excess > 0) this.#all = this.#all.filter((c) => !(c.readyState === 'closed' && excess-- > 0));
+      for (let i = 0; i < this.#all.length && excess > 0;) {
+        if (this.#all[i]!.readyState === 'closed') {
+          this.#all.splice(i, 1);
+          excess--;
+        } else i++;
+      }
     };
     if (channel.readyState === 'closed') prune();
     else channel.addEventListener('close', prune);
@@ -616,16 +626,25 @@ export function echo(
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const timer = setTimeout(() => {
-      channel.removeEventListener('message', onMessage);
+      done();
       reject(new RtcgateError('CHANNEL_TIMEOUT', `no echo on "${channel.label}" within ${timeoutMs} ms`));
     }, timeoutMs);
-    const onMessage = (e: MessageEvent) => {
+    const done = () => {
       clearTimeout(timer);
       channel.removeEventListener('message', onMessage);
+      channel.removeEventListener('close', onClose);
+    };
+    const onMessage = (e: MessageEvent) => {
+      done();
       resolve({ reply: e.data as string | ArrayBuffer, rttMs: performance.now() - started });
+    };
+    const onClose = () => {
+      done();
+      reject(new RtcgateError('CLOSED', `channel "${channel.label}" closed before the echo came`));
     };
     channel.binaryType = 'arraybuffer';
     channel.addEventListener('message', onMessage);
+    channel.addEventListener('close', onClose);
     if (typeof data === 'string') channel.send(data);
     else channel.send(data);
   });

@@ -369,7 +369,9 @@ function channelRows(c: GatewayConnection, s: ConnectionStats): ChannelRow[] {
     rows.push({ channel, stats: claim(channel), ...(role ? { role } : {}) });
   }
   if (session.probe) rows.push({ channel: session.probe, stats: claim(session.probe), role: 'probe' });
-  for (const stats of unclaimed) rows.push({ channel: null, stats });
+  // A closed one the page has no object for is one the library no longer lists (allChannels keeps
+  // the latest closed ones only): not shown.
+  for (const stats of unclaimed) if (stats.state !== 'closed') rows.push({ channel: null, stats });
   return rows;
 }
 
@@ -469,6 +471,7 @@ ui.connect.addEventListener('click', () => {
   charts.throughput.clear();
   charts.rtt.clear();
   session = newSession();
+  echoes = Promise.resolve();
   echoRttMs = undefined;
   started = performance.now();
   signalingText = '';
@@ -496,7 +499,7 @@ ui.connect.addEventListener('click', () => {
       });
       openProbe(c);
       const channel = await c.channel('echo');
-      echoRttMs = (await echo(channel, 'ping')).rttMs;
+      echoRttMs = (await queueEcho(() => echo(channel, 'ping'))).rttMs;
       // Closed, or disconnected by the user, while the first echo was on its way.
       if (c.closed || conn !== c || !current()) return;
       await refreshStats();
@@ -525,8 +528,18 @@ ui.disconnect.addEventListener('click', () => {
   setConnected(false);
 });
 
-/** The typed messages' echoes, in the order they were sent. */
+/** The connection's echoes (the first ping, then each typed message), one after another. */
 let echoes: Promise<void> = Promise.resolve();
+
+/** Runs `job` after the echoes queued before it: echo() takes the channel's next message as its reply. */
+function queueEcho<T>(job: () => Promise<T>): Promise<T> {
+  const run = echoes.then(job);
+  echoes = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  return run;
+}
 
 ui.form.addEventListener('submit', (e) => {
   e.preventDefault();
@@ -534,24 +547,23 @@ ui.form.addEventListener('submit', (e) => {
   if (!conn || text === '') return;
   ui.message.value = '';
   const c = conn;
-  // One echo at a time: echo() takes the channel's next message as its reply, so two at once
-  // would both read the first.
-  echoes = echoes.then(() =>
-    c
-      .channel('echo')
-      .then((channel) => echo(channel, text))
-      .then(({ reply, rttMs }) => {
-        echoRttMs = rttMs;
-        line(
-          ui.echoes,
-          `echo: ${typeof reply === 'string' ? reply : `${reply.byteLength} bytes`} (${rttMs.toFixed(1)} ms)`,
-        );
-      })
-      .catch((err: unknown) => {
-        line(ui.echoes, `error: ${String(err)}`);
-        showError(pageErrorOf(err), 'Echo: ');
-      }),
-  );
+  void queueEcho(async () => {
+    // Queued before a Disconnect: the view now belongs to no connection, or to the next one.
+    if (c !== conn || c.closed) return;
+    try {
+      const { reply, rttMs } = await echo(await c.channel('echo'), text);
+      if (c !== conn) return;
+      echoRttMs = rttMs;
+      const shown = typeof reply === 'string' ? reply : `${reply.byteLength} bytes`;
+      // The echo route returns what it got; anything else is a late reply to an earlier message.
+      const late = reply === text ? '' : ` (a late reply: this message was "${text}")`;
+      line(ui.echoes, `echo: ${shown} (${rttMs.toFixed(1)} ms)${late}`);
+    } catch (err) {
+      if (c !== conn) return;
+      line(ui.echoes, `error: ${String(err)}`);
+      showError(pageErrorOf(err), 'Echo: ');
+    }
+  });
 });
 
 function setBridgeOpen(open: boolean): void {
