@@ -461,9 +461,10 @@ export function formatSignaling(load) {
  * @param {{ browser: string; placement?: string }} summary
  */
 export function bridgeRun(summary) {
-  const where = { split: ' (browser on its own CPUs)', shared: ' (all CPUs shared)' }[
-    summary.placement ?? ''
-  ];
+  const where = {
+    split: ' (browser on its own CPUs: the target)',
+    shared: ' (all CPUs shared: for reference)',
+  }[summary.placement ?? ''];
   return `${summary.browser}${where ?? ''}`;
 }
 

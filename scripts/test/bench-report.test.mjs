@@ -220,10 +220,13 @@ test('bridge targets name the placement the rounds ran in', () => {
       (t) => t.target,
     );
   assert.deepEqual(names('split'), [
-    'chromium (browser on its own CPUs): bridge ÷ echo route throughput',
-    'chromium (browser on its own CPUs): round trip added by the bridge',
+    'chromium (browser on its own CPUs: the target): bridge ÷ echo route throughput',
+    'chromium (browser on its own CPUs: the target): round trip added by the bridge',
   ]);
-  assert.equal(names('shared')[0], 'chromium (all CPUs shared): bridge ÷ echo route throughput');
+  assert.equal(
+    names('shared')[0],
+    'chromium (all CPUs shared: for reference): bridge ÷ echo route throughput',
+  );
   assert.equal(names(undefined)[0], 'chromium: bridge ÷ echo route throughput');
 });
 

@@ -4,10 +4,11 @@
  * thread does not get, and its socket drops datagrams (docs/benchmarks.md). In a deployment the
  * browser runs on another machine. `split` models that: the browser's processes on the first half
  * of this process's CPUs, the gateway and this worker (which runs the backends) on the rest.
- * `shared` is every process on every CPU, as the benches run otherwise.
+ * `shared` is every process on every CPU, as the benches run otherwise. Needs `taskset`
+ * (util-linux); without it, or with one CPU, only `shared` is measured.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 
 export type PlacementMode = 'shared' | 'split';
 
@@ -59,54 +60,106 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-function commOf(pid: number): string {
+/** Whether `pid` runs this Node binary (the gateway, the runner, the signaling server). */
+function isNode(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
-/** Pins every thread of `pid` to `cpus`; false when the process has gone. */
-function pin(pid: number, cpus: number[]): boolean {
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', cpus.join(','), String(pid)], { stdio: 'ignore' });
-    return true;
+    return realpathSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
   } catch {
     return false;
   }
 }
 
-export interface Placement {
-  /** Whether `split` can be had: it needs at least two CPUs. */
-  readonly canSplit: boolean;
-  /** The CPUs each side gets under `split`. */
-  readonly browserCpus: number[];
-  readonly serverCpus: number[];
-  /** Moves the processes; returns how many browser processes were moved (0 means none found). */
-  apply(mode: PlacementMode): number;
+/** The threads of `pid` whose CPUs are not `cpus` (none once the process has gone). */
+function strayThreads(pid: number, cpus: number[]): number[] {
+  const want = cpus.join(',');
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tids.map(Number).filter((tid) => {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1];
+      return list !== undefined && parseCpuList(list).join(',') !== want;
+    } catch {
+      return false; // the thread has ended
+    }
+  });
 }
 
 /**
- * The placement of this worker's browser (its non-node descendants) against the gateway process
- * `gatewayPid` (with its descendants) and this worker itself.
+ * Pins every thread of `pid` to `cpus`, and checks. `taskset -a` stops at the first thread that
+ * ends while it works, leaving the rest where they were, so it is repeated until every thread
+ * that is still there reads `cpus`. True when they do (or the process has gone).
  */
-export function placement(gatewayPid: number): Placement {
-  const all = affinity(process.pid);
+function pin(pid: number, cpus: number[]): boolean {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', cpus.join(','), String(pid)], { stdio: 'ignore' });
+    } catch {
+      // a thread or the process ended meanwhile: checked below
+    }
+    if (strayThreads(pid, cpus).length === 0) return true;
+  }
+  return false;
+}
+
+export interface Placement {
+  /** Whether `split` can be had: it needs `taskset` and at least two CPUs. */
+  readonly canSplit: boolean;
+  /** Why not, when it cannot. */
+  readonly reason?: string;
+  /** The CPUs each side gets under `split`. */
+  readonly browserCpus: number[];
+  readonly serverCpus: number[];
+  /**
+   * Moves the processes. Returns how many browser processes were found and how many of them have
+   * every thread on the CPUs asked for; throws when a server-side process could not be moved.
+   */
+  apply(mode: PlacementMode): { browsers: number; moved: number };
+}
+
+/**
+ * The placement of this worker's browser (its descendants that do not run Node) against every
+ * Node process of the run: this worker (with the backends and the signaling server), the
+ * Playwright runner above it, and the Node processes under it (the gateway).
+ */
+export function placement(): Placement {
+  let all: number[];
+  try {
+    all = affinity(process.pid);
+  } catch (err) {
+    const reason = `taskset (util-linux) did not run: ${String(err)}`;
+    return {
+      canSplit: false,
+      reason,
+      browserCpus: [],
+      serverCpus: [],
+      apply: () => ({ browsers: 0, moved: 0 }),
+    };
+  }
+  // The first half of the CPUs this process may use go to the browser, the rest to the server.
   const half = Math.floor(all.length / 2);
   const browserCpus = all.slice(0, half);
   const serverCpus = all.slice(half);
   const canSplit = half >= 1;
   return {
     canSplit,
+    ...(canSplit ? {} : { reason: `one CPU (${all.join(',')})` }),
     browserCpus,
     serverCpus,
     apply(mode) {
       const split = mode === 'split' && canSplit;
-      const server = [process.pid, gatewayPid, ...descendants(gatewayPid)];
-      const browser = descendants(process.pid).filter((p) => !server.includes(p) && commOf(p) !== 'node');
-      for (const p of server) pin(p, split ? serverCpus : all);
-      return browser.filter((p) => pin(p, split ? browserCpus : all)).length;
+      const under = descendants(process.pid);
+      const server = [process.pid, process.ppid, ...under.filter(isNode)];
+      const browser = under.filter((p) => !server.includes(p));
+      const stuck = server.filter((p) => !pin(p, split ? serverCpus : all));
+      if (stuck.length > 0)
+        throw new Error(`placement ${mode}: could not move Node processes ${stuck.join(', ')}`);
+      const moved = browser.filter((p) => pin(p, split ? browserCpus : all)).length;
+      return { browsers: browser.length, moved };
     },
   };
 }
