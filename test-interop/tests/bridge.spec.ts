@@ -285,12 +285,34 @@ test('the browser closes the channel: the gateway closes its backend connection'
 // backend that reads 100 KiB/s for its first 10 s; and the other way round.
 const FIFTY_MIB: StreamSpec = { seed: 55, count: 3200, kind: 'binary', size: 16_384 };
 
+/** The gateway's count of backpressure pauses on `route` in `direction`, from its /metrics. */
+async function pauses(
+  statusUrl: string,
+  route: string,
+  direction: 'to_browser' | 'from_browser',
+): Promise<number> {
+  const res = await fetch(`${statusUrl}/metrics`);
+  expect(res.status).toBe(200);
+  const line = (await res.text())
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('rtcgate_gateway_bridge_pauses_total{') &&
+        l.includes(`route="${route}"`) &&
+        l.includes(`direction="${direction}"`),
+    );
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
 test('a slow backend slows the browser: 50 MiB intact, the gateway within 64 MiB of its idle RSS', async ({
   dc,
   backends,
+  harness: gateway,
 }) => {
   test.setTimeout(180_000);
   const label = `ws-slow-${test.info().project.name}`;
+  const heldBefore = await pauses(gateway.statusUrl, 'ws-slow*', 'from_browser');
+  const pausedBefore = await pauses(gateway.statusUrl, 'ws-slow*', 'to_browser');
   await dc.control('rss', { action: 'start' });
   const sent = await dc.page.evaluate(
     async ({ spec, label }) => {
@@ -320,6 +342,9 @@ test('a slow backend slows the browser: 50 MiB intact, the gateway within 64 MiB
   // While the backend read 100 KiB/s (10 s), at most a window and the sockets' buffers could pass.
   expect(sent.elapsedMs).toBeGreaterThan(9000);
   expect(growthMiB).toBeLessThan(64);
+  // The metric saw the browser held at its credit, and no backend paused (this one sends nothing).
+  expect(await pauses(gateway.statusUrl, 'ws-slow*', 'from_browser')).toBeGreaterThan(heldBefore);
+  expect(await pauses(gateway.statusUrl, 'ws-slow*', 'to_browser')).toBe(pausedBefore);
 });
 
 test('a slow browser reader slows the backend: 50 MiB intact, the gateway within 64 MiB of its idle RSS', async ({
