@@ -159,6 +159,7 @@ test('allChannels keeps every open channel and only the latest closed ones', asy
       expected: labels.slice(-kept),
       closed: all.filter((c) => c.readyState === 'closed').map((c) => c.label),
       held: all.includes(held) && held.readyState === 'open',
+      labels: { first: conn.channels.has(labels[0]!), last: conn.channels.has(labels.at(-1)!) },
     };
   });
   // The latest closed ones, oldest first; the open one stays whenever it was opened.
@@ -166,6 +167,8 @@ test('allChannels keeps every open channel and only the latest closed ones', asy
   expect(result.closed).toHaveLength(result.kept);
   expect(result.closed).toEqual(result.expected);
   expect(result.held).toBe(true);
+  // `channels` (the latest per label) lets the pruned ones go as well.
+  expect(result.labels).toEqual({ first: false, last: true });
 });
 
 const QUEUED: Omit<StreamSpec, 'seed'> = { kind: 'binary', size: 64 * 1024, count: 320 }; // 20 MiB

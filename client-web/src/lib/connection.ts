@@ -142,6 +142,10 @@ export function waitForOpen(channel: RTCDataChannel, timeoutMs = 10_000): Promis
 }
 
 export class GatewayConnection {
+  /**
+   * The latest channel per label, open or closed; a closed one leaves when it leaves
+   * `allChannels` (the CLOSED_CHANNELS_KEPT closed ones made last are kept).
+   */
   readonly channels = new Map<string, RTCDataChannel>();
   #closed = false;
   #pendingCandidates: RTCIceCandidateInit[] = [];
@@ -247,7 +251,7 @@ export class GatewayConnection {
    * control channel (rtcgate.ctl) included: every open one, and of the closed ones the
    * CLOSED_CHANNELS_KEPT made last (a long session that opens many channels does not keep them
    * all; a channel made early may leave the list at its own close). `channels` holds the latest
-   * one per label, closed or not, for every label ever used.
+   * one per label, pruned the same way.
    */
   get allChannels(): readonly RTCDataChannel[] {
     return this.#all;
@@ -389,8 +393,11 @@ export class GatewayConnection {
     const prune = () => {
       let excess = this.#all.filter((c) => c.readyState === 'closed').length - CLOSED_CHANNELS_KEPT;
       for (let i = 0; i < this.#all.length && excess > 0;) {
-        if (this.#all[i]!.readyState === 'closed') {
+        const c = this.#all[i]!;
+        if (c.readyState === 'closed') {
           this.#all.splice(i, 1);
+          // Its label leaves `channels` too, unless a later channel has taken it.
+          if (this.channels.get(c.label) === c) this.channels.delete(c.label);
           excess--;
         } else i++;
       }
