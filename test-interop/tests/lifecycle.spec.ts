@@ -25,6 +25,42 @@ test('a page that goes away without a bye has its gateway session freed', async 
   await expect.poll(() => gatewayView.session(peerId), { timeout: 15_000 }).toBeUndefined();
 });
 
+for (const [reason, code] of [
+  ['connection failed', 'CONNECTION_FAILED'],
+  ['gateway shutting down', 'CLOSED'],
+] as const) {
+  test(`a gateway that says bye ("${reason}") while the page connects: connect() fails with ${code}, naming the bye`, async ({
+    rtcPage,
+    stack,
+  }) => {
+    // A stand-in gateway on the real signaling server, alone in its room, that answers the page's
+    // offer with a bye, as the gateway does when its ICE or DTLS fails first.
+    const result = await rtcPage.evaluate(
+      async ({ reason, room }) => {
+        const g = await rtcgate.openSignaling('ws');
+        const joined = g.next((m) => m.type === 'joined', 5000);
+        g.send({ type: 'join', room, role: 'gateway' });
+        await joined;
+        const off = g.onMessage((m) => {
+          if (m.type === 'offer') g.send({ type: 'bye', to: m.from, reason });
+        });
+        try {
+          await rtcgate.GatewayConnection.connect({ room, transport: 'ws', timeoutMs: 10_000 });
+          return { code: 'connected', message: '' };
+        } catch (err) {
+          return { code: (err as { code?: string }).code, message: String(err) };
+        } finally {
+          off();
+          g.close();
+        }
+      },
+      { reason, room: `${stack.room}-bye-${code.toLowerCase()}` },
+    );
+    expect(result.code).toBe(code);
+    expect(result.message).toContain(`gateway said bye: ${reason} while connecting`);
+  });
+}
+
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} to the gateway says bye to every browser and exits 0`, async ({ rtcPage, stack }) => {
     const room = `${stack.room}-${signal.toLowerCase()}`;

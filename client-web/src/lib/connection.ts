@@ -153,6 +153,8 @@ export class GatewayConnection {
   #closeReason: string | undefined;
   #onClose = new Set<(reason: string) => void>();
   #control: Promise<ControlChannel> | undefined;
+  /** While connect() negotiates: fails it (the first call wins). */
+  #failConnect: ((err: RtcgateError) => void) | undefined;
   /** Every channel of this connection that has not closed yet (end() closes them first). */
   #live = new Set<RTCDataChannel>();
   #bridges = new Map<RTCDataChannel, BridgeChannel>();
@@ -439,6 +441,7 @@ export class GatewayConnection {
       failure = reject;
     });
     failed.catch(() => undefined);
+    this.#failConnect = failure;
 
     pc.addEventListener('icecandidate', (e: RTCPeerConnectionIceEvent) => {
       if (e.candidate) emit({ kind: 'candidate', side: 'local', candidate: e.candidate.candidate });
@@ -534,6 +537,7 @@ export class GatewayConnection {
       throw err;
     } finally {
       clearTimeout(timer);
+      this.#failConnect = undefined;
     }
     this.#watchTransports();
     const sctp = pc.sctp;
@@ -603,11 +607,25 @@ export class GatewayConnection {
         else await pc.addIceCandidate(init);
         return;
       }
-      case 'bye':
-        this.#finish(`gateway said bye${m.reason ? `: ${m.reason}` : ''}`);
+      case 'bye': {
+        const why = `gateway said bye${m.reason ? `: ${m.reason}` : ''}`;
+        // While connecting, the bye is why connect() fails; the signaling close it causes comes
+        // after and would only say "signaling closed". The gateway says "connection failed" when
+        // its ICE or DTLS failed (docs/protocol.md), which the browser may not have seen yet.
+        this.#failConnect?.(
+          new RtcgateError(
+            m.reason === 'connection failed' ? 'CONNECTION_FAILED' : 'CLOSED',
+            `${why} while connecting`,
+          ),
+        );
+        this.#finish(why);
         return;
+      }
       case 'peer-left':
-        if (m.peerId === gatewayId) this.#finish(`gateway left (${m.reason})`);
+        if (m.peerId === gatewayId) {
+          this.#failConnect?.(new RtcgateError('CLOSED', `gateway left (${m.reason}) while connecting`));
+          this.#finish(`gateway left (${m.reason})`);
+        }
         return;
       case 'joined':
       case 'peer-joined':
