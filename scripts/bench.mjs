@@ -196,6 +196,12 @@ export async function runBench({ quick = false, projects = [], docs = false, ins
     const loss = bridgeLoss(b);
     if (loss) console.log(`        ${bridgeRun(b)}: ${loss}`);
   }
+  for (const browser of new Set(bridges.map((b) => b.browser))) {
+    if (!bridges.some((b) => b.browser === browser && b.placement === 'split'))
+      console.log(
+        `  ${browser}: no round ran with the browser on its own CPUs (taskset missing, or one CPU): issue 5's target is not judged`,
+      );
+  }
 
   const record = {
     date: started.toISOString(),

@@ -60,7 +60,7 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-/** Whether `pid` runs this Node binary (the gateway, the runner, the signaling server). */
+/** Whether `pid` runs this Node binary (the gateway, the signaling server). */
 function isNode(pid: number): boolean {
   try {
     return realpathSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
@@ -123,8 +123,9 @@ export interface Placement {
 
 /**
  * The placement of this worker's browser (its descendants that do not run Node) against every
- * Node process of the run: this worker (with the backends and the signaling server), the
- * Playwright runner above it, and the Node processes under it (the gateway).
+ * Node process under this worker: the worker itself (with the backends), and its Node children
+ * (the gateway, the signaling server). The Playwright runner above it is left alone: it only
+ * reports, and a runner left pinned would pass its CPUs on to every worker it starts later.
  */
 export function placement(): Placement {
   let all: number[];
@@ -153,12 +154,13 @@ export function placement(): Placement {
     apply(mode) {
       const split = mode === 'split' && canSplit;
       const under = descendants(process.pid);
-      const server = [process.pid, process.ppid, ...under.filter(isNode)];
+      const server = [process.pid, ...under.filter(isNode)];
       const browser = under.filter((p) => !server.includes(p));
+      // Every process is moved before a failure is reported, so a restore goes as far as it can.
       const stuck = server.filter((p) => !pin(p, split ? serverCpus : all));
+      const moved = browser.filter((p) => pin(p, split ? browserCpus : all)).length;
       if (stuck.length > 0)
         throw new Error(`placement ${mode}: could not move Node processes ${stuck.join(', ')}`);
-      const moved = browser.filter((p) => pin(p, split ? browserCpus : all)).length;
       return { browsers: browser.length, moved };
     },
   };
