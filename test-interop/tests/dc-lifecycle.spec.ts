@@ -145,6 +145,8 @@ test('allChannels keeps every open channel and only the latest closed ones', asy
     const conn = globalThis.conns!.main!;
     const kept = rtcgate.CLOSED_CHANNELS_KEPT;
     const held = await conn.openChannel('life-held-open');
+    // Taken before: the list is pruned in place, so this reference stays the list.
+    const all = conn.allChannels;
     const labels: string[] = [];
     for (let i = 0; i < kept + 10; i++) {
       const c = await conn.openChannel(`life-many-${i}`);
@@ -153,7 +155,6 @@ test('allChannels keeps every open channel and only the latest closed ones', asy
       await closed;
       labels.push(c.label);
     }
-    const all = conn.allChannels;
     return {
       kept,
       expected: labels.slice(-kept),

@@ -670,7 +670,13 @@ export function echo(
     channel.binaryType = 'arraybuffer';
     channel.addEventListener('message', onMessage);
     channel.addEventListener('close', onClose);
-    if (typeof data === 'string') channel.send(data);
-    else channel.send(data);
+    try {
+      if (typeof data === 'string') channel.send(data);
+      else channel.send(data);
+    } catch (err) {
+      // Not open, or its buffer full: nothing was sent, so nothing is waited for.
+      done();
+      reject(err instanceof Error ? err : new Error(String(err)));
+    }
   });
 }

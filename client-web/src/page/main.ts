@@ -479,6 +479,7 @@ ui.connect.addEventListener('click', () => {
   const seconds = Number(ui.timeout.value);
   void (async () => {
     let c: GatewayConnection | undefined;
+    let adopted = false;
     try {
       c = await GatewayConnection.connect({
         room: ui.room.value || 'default',
@@ -491,6 +492,7 @@ ui.connect.addEventListener('click', () => {
       });
       const mine = c;
       conn = c;
+      adopted = true;
       ui.disconnect.disabled = false;
       c.onClose(() => {
         if (!current()) return;
@@ -510,6 +512,9 @@ ui.connect.addEventListener('click', () => {
       }, 1000);
       ui.message.focus();
     } catch (err) {
+      // The user pressed Disconnect while the first echo was on its way (its channel closed):
+      // Disconnect has ended the connection, and nothing failed.
+      if (adopted && conn !== c) return;
       // Nothing of a failed start stays open: the connection is closed, the view freed.
       c?.close(`page error: ${err instanceof Error ? err.message : String(err)}`);
       if (conn === c) conn = undefined;
