@@ -9,6 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { procStatFields } from './cpu.js';
 
 export type PlacementMode = 'shared' | 'split';
 
@@ -40,9 +41,7 @@ function descendants(pid: number): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // The parent is the 2nd field after the command name (which may hold spaces).
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      parentOf.set(Number(entry), Number(procStatFields(entry)[1]));
     } catch {
       // gone meanwhile
     }
@@ -60,10 +59,12 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+const NODE_BINARY = realpathSync(process.execPath);
+
 /** Whether `pid` runs this Node binary (the gateway, the signaling server). */
 function isNode(pid: number): boolean {
   try {
-    return realpathSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
+    return realpathSync(`/proc/${pid}/exe`) === NODE_BINARY;
   } catch {
     return false;
   }

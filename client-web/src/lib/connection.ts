@@ -5,7 +5,7 @@
  */
 import type { ChannelRequest, ClientMessage, PeerInfo, ServerMessage } from 'rtcgate-server/protocol';
 import { BridgeChannel, ControlChannel, type BridgeOptions } from './bridge.js';
-import { RtcgateError } from './errors.js';
+import { RtcgateError, type ClientErrorCode } from './errors.js';
 import {
   openSignaling,
   type JoinedMessage,
@@ -378,8 +378,13 @@ export class GatewayConnection {
     this.#finish(reason);
   }
 
-  #finish(reason: string): void {
+  /**
+   * Ends the connection for `reason`. While connect() negotiates, that is also why it fails, with
+   * `code`: the signaling close this causes comes after and would only say "signaling closed".
+   */
+  #finish(reason: string, code: ClientErrorCode = 'CLOSED'): void {
     if (this.#closed) return;
+    this.#failConnect?.(new RtcgateError(code, `${reason} while connecting`));
     this.#closed = true;
     this.#closeReason = reason;
     this.pc.close();
@@ -607,25 +612,16 @@ export class GatewayConnection {
         else await pc.addIceCandidate(init);
         return;
       }
-      case 'bye': {
-        const why = `gateway said bye${m.reason ? `: ${m.reason}` : ''}`;
-        // While connecting, the bye is why connect() fails; the signaling close it causes comes
-        // after and would only say "signaling closed". The gateway says "connection failed" when
-        // its ICE or DTLS failed (docs/protocol.md), which the browser may not have seen yet.
-        this.#failConnect?.(
-          new RtcgateError(
-            m.reason === 'connection failed' ? 'CONNECTION_FAILED' : 'CLOSED',
-            `${why} while connecting`,
-          ),
+      case 'bye':
+        // The gateway says "connection failed" when its ICE or DTLS failed (docs/protocol.md),
+        // which the browser may not have seen yet.
+        this.#finish(
+          `gateway said bye${m.reason ? `: ${m.reason}` : ''}`,
+          m.reason === 'connection failed' ? 'CONNECTION_FAILED' : 'CLOSED',
         );
-        this.#finish(why);
         return;
-      }
       case 'peer-left':
-        if (m.peerId === gatewayId) {
-          this.#failConnect?.(new RtcgateError('CLOSED', `gateway left (${m.reason}) while connecting`));
-          this.#finish(`gateway left (${m.reason})`);
-        }
+        if (m.peerId === gatewayId) this.#finish(`gateway left (${m.reason})`);
         return;
       case 'joined':
       case 'peer-joined':
